@@ -1,0 +1,54 @@
+"""Shared fixtures: the parity fixture in ../shared and a model-files folder built from it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = Path(os.environ.get("TRG_REFERENCE_DIR", REPO.parent / "shared" / "trg_reference"))
+
+
+def need_reference() -> Path:
+    if not (REFERENCE / "trg_parity_weights.npz").is_file():
+        pytest.skip(f"parity fixture not found at {REFERENCE} (set TRG_REFERENCE_DIR)")
+    return REFERENCE
+
+
+def parity_state_dict() -> dict[str, torch.Tensor]:
+    """Rebuild the official-format state dict from the compacted npz (README recipe)."""
+    z = np.load(need_reference() / "trg_parity_weights.npz")
+    state = {}
+    for key in map(str, z["__order__"]):
+        if "q:" + key in z:
+            state[key] = torch.from_numpy(z["q:" + key].astype(np.float32) * z["s:" + key])
+        else:
+            state[key] = torch.from_numpy(np.array(z["r:" + key]))
+    return state
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    return need_reference()
+
+
+@pytest.fixture(scope="session")
+def parity_outputs(reference: Path) -> dict[str, np.ndarray]:
+    with np.load(reference / "trg_parity_outputs.npz") as z:
+        return {k: z[k] for k in z.files}
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Path:
+    """A folder laid out like the asset cache, holding the parity weights as state_dict.bin."""
+    d = tmp_path_factory.mktemp("trg_assets")
+    torch.save(parity_state_dict(), d / "state_dict.bin")
+    shutil.copy(reference / "converted/arkit_subsample__1220_to_305.npy", d)
+    shutil.copy(reference / "upstream/data__triangles.npy", d / "triangles.npy")
+    shutil.copy(reference / "upstream/npy__kpt_ind.npy", d / "kpt_ind.npy")
+    return d

@@ -1,0 +1,64 @@
+"""A broken checkpoint gives one human line naming the problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from trg_ros.core.assets import ModelFiles
+from trg_ros.core.errors import CheckpointError
+from trg_ros.core.model.checkpoint import load_trg
+
+
+def load(model_dir: Path, weights: Path):
+    return load_trg(weights, ModelFiles.in_dir(model_dir).sampled_vertices)
+
+
+def one_line(e: pytest.ExceptionInfo) -> str:
+    msg = str(e.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_missing_key(model_dir: Path, tmp_path: Path) -> None:
+    state = torch.load(model_dir / "state_dict.bin", weights_only=True)
+    del state["regressor.1.fc2.bias"]
+    torch.save(state, tmp_path / "w.bin")
+    with pytest.raises(CheckpointError) as e:
+        load(model_dir, tmp_path / "w.bin")
+    assert "missing" in one_line(e) and "regressor.1.fc2.bias" in str(e.value)
+
+
+def test_wrong_shape(model_dir: Path, tmp_path: Path) -> None:
+    state = torch.load(model_dir / "state_dict.bin", weights_only=True)
+    state["predict_68_lmk.0.bias"] = torch.zeros(5)
+    torch.save(state, tmp_path / "w.bin")
+    with pytest.raises(CheckpointError) as e:
+        load(model_dir, tmp_path / "w.bin")
+    assert "predict_68_lmk.0.bias" in one_line(e) and "(5,)" in str(e.value)
+
+
+def test_truncated_file(model_dir: Path, tmp_path: Path) -> None:
+    data = (model_dir / "state_dict.bin").read_bytes()
+    (tmp_path / "w.bin").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError) as e:
+        load(model_dir, tmp_path / "w.bin")
+    assert "truncated" in one_line(e)
+
+
+def test_missing_file_and_unexpected_key(model_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load(model_dir, tmp_path / "nope.bin")
+    state = torch.load(model_dir / "state_dict.bin", weights_only=True)
+    state["fc.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "w.bin")
+    with pytest.raises(CheckpointError, match=r"fc\.weight"):
+        load(model_dir, tmp_path / "w.bin")
+
+
+def test_valid_checkpoint_loads_strictly(model_dir: Path, tmp_path: Path) -> None:
+    shutil.copy(model_dir / "state_dict.bin", tmp_path / "ok.bin")
+    assert not load(model_dir, tmp_path / "ok.bin").training

@@ -1,0 +1,1 @@
+"""ROS-free core: model, camera geometry, detection, tracking and the pipeline."""

@@ -1,0 +1,1 @@
+"""The TRG network, its output codec and checkpoint loading."""
