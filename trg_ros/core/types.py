@@ -20,6 +20,8 @@ class Head:
         translation: (3,) TRG head-frame origin in the camera frame, m.
         vertices: (1220, 3) dense face mesh in the camera frame, m.
         landmarks_2d: (68, 2) iBUG-68 landmarks in raw image px.
+        smoothed_rotation, smoothed_translation: the pose after temporal filtering, when the
+            pipeline smooths; ``rotation``/``translation`` stay the raw per-frame estimate.
     """
 
     id: str
@@ -30,6 +32,18 @@ class Head:
     translation: np.ndarray
     vertices: np.ndarray
     landmarks_2d: np.ndarray
+    smoothed_rotation: np.ndarray | None = None
+    smoothed_translation: np.ndarray | None = None
+
+    def pose(self, smoothed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(R, t) head -> camera: the smoothed one when there is one and it is asked for."""
+        if (
+            smoothed
+            and self.smoothed_rotation is not None
+            and self.smoothed_translation is not None
+        ):
+            return self.smoothed_rotation, self.smoothed_translation
+        return self.rotation, self.translation
 
     def is_finite(self) -> bool:
         return all(

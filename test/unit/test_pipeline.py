@@ -1,0 +1,62 @@
+"""The whole core pipeline on a real face with the parity-fixture weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+
+from trg_ros.core.assets import ModelFiles
+from trg_ros.core.camera import CameraModel
+from trg_ros.core.detect.base import Detection
+from trg_ros.core.detect.blazeface import BlazeFace
+from trg_ros.core.estimator import EstimatorConfig, HeadPoseEstimator
+from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
+
+
+@pytest.fixture(scope="module")
+def parts(model_dir: Path) -> tuple[HeadPoseEstimator, BlazeFace]:
+    files = ModelFiles.in_dir(model_dir)
+    est = HeadPoseEstimator.from_files(files, EstimatorConfig(device="cpu"))
+    return est, BlazeFace(files.detector)
+
+
+def camera() -> CameraModel:
+    return CameraModel(np.array([[600.0, 0, 250], [0, 600.0, 260], [0, 0, 1]]), 512, 512)
+
+
+def test_astronaut_gives_one_valid_head(parts) -> None:
+    pipe = HeadPosePipeline(*parts, PipelineConfig(refine_passes=2))
+    res = pipe.process(skimage.data.astronaut(), camera(), 0.0)
+    assert len(res.heads) == 1
+    head = res.heads[0]
+    assert head.id == "a" and head.is_finite()
+    assert np.isclose(np.linalg.det(head.rotation), 1.0, atol=1e-5)
+    assert head.vertices.shape == (1220, 3) and head.landmarks_2d.shape == (68, 2)
+    assert set(res.timings) >= {"detect", "crop", "model", "total"}
+
+
+def test_no_face_and_lost_track(parts) -> None:
+    pipe = HeadPosePipeline(*parts, PipelineConfig(tracker=pipe_tracker(max_age=0)))
+    assert len(pipe.process(skimage.data.astronaut(), camera(), 0.0).heads) == 1
+    res = pipe.process(np.zeros((512, 512, 3), np.uint8), camera(), 0.1)
+    assert res.heads == [] and res.lost_ids == ["a"]
+
+
+def test_external_boxes_and_max_faces(parts) -> None:
+    pipe = HeadPosePipeline(*parts, PipelineConfig(max_faces=1, min_face_size=20))
+    dets = [
+        Detection(np.array([173.0, 68, 280, 175]), 0.9),
+        Detection(np.array([10.0, 10, 40, 40]), 0.99),
+        Detection(np.array([300.0, 300, 310, 310]), 0.99),
+    ]  # below min_face_size
+    res = pipe.process(skimage.data.astronaut(), camera(), 0.0, detections=dets)
+    assert len(res.heads) == 1 and res.heads[0].box[0] == 173.0  # the largest wins
+
+
+def pipe_tracker(**kw):
+    from trg_ros.core.track import TrackerConfig
+
+    return TrackerConfig(**kw)

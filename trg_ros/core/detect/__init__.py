@@ -1,0 +1,1 @@
+"""Face detection: the FaceDetector protocol and the bundled BlazeFace."""

@@ -1,0 +1,179 @@
+"""A TFLite CNN graph turned into a PyTorch module, saved as one ``.npz`` without pickles.
+
+The conversion runs once (at asset install); loading reads the ``.npz`` back. Supported ops
+are those MediaPipe's BlazeFace uses: CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU, MAX_POOL_2D,
+channel PAD, RESIZE_BILINEAR and RESHAPE, with DEQUANTIZE folded into float32 constants.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trg_ros.core.detect.tflite import Graph, TFLiteError, read_graph
+
+SAME, VALID = 0, 1
+
+
+def _same_pad(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow SAME padding: the extra pixel goes after, not before."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _activation(options: dict[str, Any], op: str) -> str:
+    act = options.get("activation", 0)
+    if act not in (0, 1):
+        raise TFLiteError(f"{op}: fused activation {act} is not supported")
+    return "relu" if act == 1 else ""
+
+
+def graph_to_layers(graph: Graph) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """Lower the TFLite graph to a list of layer specs (tensor ids as ints) and weights."""
+    consts: dict[int, np.ndarray] = {
+        i: t.data.astype(np.float32) if t.data.dtype == np.float16 else t.data
+        for i, t in enumerate(graph.tensors)
+        if t.data is not None
+    }
+    layers: list[dict[str, Any]] = []
+    weights: dict[str, np.ndarray] = {}
+    for op in graph.operators:
+        ins, out = op.inputs, op.outputs[0]
+        if op.op == "DEQUANTIZE":
+            consts[out] = consts[ins[0]].astype(np.float32)
+            continue
+        spec: dict[str, Any] = {"op": op.op, "in": [i for i in ins if i not in consts], "out": out}
+        if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            kernel, bias = consts[ins[1]], consts[ins[2]]
+            if op.op == "CONV_2D":  # OHWI -> OIHW
+                w = kernel.transpose(0, 3, 1, 2)
+                spec["groups"] = 1
+            else:  # 1HWC -> C1HW
+                w = kernel.transpose(3, 0, 1, 2)
+                spec["groups"] = w.shape[0]
+            name = f"l{len(layers)}"
+            weights[name + ".weight"], weights[name + ".bias"] = w, bias
+            in_h, in_w = graph.tensors[ins[0]].shape[1:3]
+            kh, kw = w.shape[2:]
+            sh, sw = op.options["stride_h"], op.options["stride_w"]
+            if op.options["padding"] == SAME:
+                spec["pad"] = [*_same_pad(in_w, kw, sw), *_same_pad(in_h, kh, sh)]
+            else:
+                spec["pad"] = [0, 0, 0, 0]
+            spec.update(name=name, stride=[sh, sw], act=_activation(op.options, op.op))
+        elif op.op == "MAX_POOL_2D":
+            if op.options["padding"] != SAME and op.options["padding"] != VALID:
+                raise TFLiteError("MAX_POOL_2D: unknown padding")
+            in_h, in_w = graph.tensors[ins[0]].shape[1:3]
+            k, s = (
+                [op.options["filter_h"], op.options["filter_w"]],
+                [op.options["stride_h"], op.options["stride_w"]],
+            )
+            pad = [*_same_pad(in_w, k[1], s[1]), *_same_pad(in_h, k[0], s[0])]
+            spec.update(kernel=k, stride=s, pad=pad if op.options["padding"] == SAME else [0] * 4)
+        elif op.op == "PAD":
+            pads = consts[ins[1]]
+            if pads[:3].any():
+                raise TFLiteError("PAD: only channel padding is supported")
+            spec["channels"] = [int(pads[3, 0]), int(pads[3, 1])]
+        elif op.op == "RESIZE_BILINEAR":
+            spec["size"] = [int(v) for v in consts[ins[1]]]
+            spec["align_corners"] = bool(op.options.get("align_corners", False))
+            if not spec["align_corners"] and not op.options.get("half_pixel_centers", False):
+                raise TFLiteError("RESIZE_BILINEAR without half-pixel centres is not supported")
+        elif op.op == "RESHAPE":
+            spec["shape"] = list(graph.tensors[out].shape)
+        elif op.op == "ADD":
+            spec["act"] = _activation(op.options, op.op)
+        elif op.op != "RELU":
+            raise TFLiteError(f"operator {op.op} is not supported by the converter")
+        layers.append(spec)
+    return layers, weights
+
+
+class ConvertedNet(nn.Module):
+    """Runs converted layers in NCHW; outputs are returned in the TFLite (NHWC) layout."""
+
+    def __init__(
+        self, layers: list[dict[str, Any]], inputs: list[int], outputs: list[int]
+    ) -> None:
+        super().__init__()
+        self.layers, self.inputs, self.outputs = layers, inputs, outputs
+        self.convs = nn.ModuleDict()
+        for spec in layers:
+            if "groups" in spec:
+                self.convs[spec["name"]] = nn.Conv2d(1, 1, 1)  # shapes set by load_state_dict
+
+    def load_weights(self, weights: dict[str, np.ndarray]) -> None:
+        for spec in self.layers:
+            if "groups" not in spec:
+                continue
+            w = torch.from_numpy(np.ascontiguousarray(weights[spec["name"] + ".weight"]))
+            b = torch.from_numpy(np.ascontiguousarray(weights[spec["name"] + ".bias"]))
+            conv = nn.Conv2d(
+                w.shape[1] * spec["groups"],
+                w.shape[0],
+                tuple(w.shape[2:]),
+                tuple(spec["stride"]),
+                groups=spec["groups"],
+            )
+            with torch.no_grad():
+                conv.weight.copy_(w)
+                conv.bias.copy_(b)
+            self.convs[spec["name"]] = conv
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """(B, C, H, W) input -> outputs shaped as in the TFLite graph (batch first)."""
+        values: dict[int, torch.Tensor] = {self.inputs[0]: x}
+        for spec in self.layers:
+            a = values[spec["in"][0]]
+            op = spec["op"]
+            if "groups" in spec:
+                y = self.convs[spec["name"]](F.pad(a, spec["pad"]) if any(spec["pad"]) else a)
+                y = F.relu(y) if spec["act"] else y
+            elif op == "RELU":
+                y = F.relu(a)
+            elif op == "ADD":
+                y = a + values[spec["in"][1]]
+                y = F.relu(y) if spec["act"] else y
+            elif op == "MAX_POOL_2D":
+                padded = F.pad(a, spec["pad"], value=-math.inf) if any(spec["pad"]) else a
+                y = F.max_pool2d(padded, spec["kernel"], spec["stride"])
+            elif op == "PAD":
+                y = F.pad(a, [0, 0, 0, 0, *spec["channels"]])
+            elif op == "RESIZE_BILINEAR":
+                y = F.interpolate(
+                    a, size=spec["size"], mode="bilinear", align_corners=spec["align_corners"]
+                )
+            else:  # RESHAPE of an NHWC tensor
+                y = a.permute(0, 2, 3, 1).reshape(a.shape[0], *spec["shape"][1:])
+            values[spec["out"]] = y
+        return [values[i] for i in self.outputs]
+
+
+def convert_tflite(tflite: Path, out: Path) -> None:
+    """Convert a ``.tflite`` file into the ``.npz`` that :func:`load_converted` reads."""
+    graph = read_graph(Path(tflite).read_bytes())
+    layers, weights = graph_to_layers(graph)
+    meta = json.dumps({"layers": layers, "inputs": graph.inputs, "outputs": graph.outputs})
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez(tmp, __graph__=np.array(meta), **weights)
+    tmp.replace(out)
+
+
+def load_converted(path: Path) -> ConvertedNet:
+    """Build the PyTorch module from a converted ``.npz`` (no pickle involved)."""
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["__graph__"]))
+        weights = {k: z[k] for k in z.files if k != "__graph__"}
+    net = ConvertedNet(meta["layers"], meta["inputs"], meta["outputs"])
+    net.load_weights(weights)
+    return net.eval()

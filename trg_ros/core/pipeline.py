@@ -1,0 +1,169 @@
+"""Frame in, heads out: detect, track, crop, TRG, smooth. Usable from plain Python."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trg_ros.core.camera import CameraModel
+from trg_ros.core.crop import Box, landmark_box
+from trg_ros.core.detect.base import Detection, FaceDetector, crop_box_from_detection
+from trg_ros.core.estimator import HeadPoseEstimator
+from trg_ros.core.smoothing import OneEuroConfig, PoseFilter
+from trg_ros.core.track import Tracker, TrackerConfig
+from trg_ros.core.types import Head
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Front-end settings; each is also a node parameter.
+
+    Attributes:
+        max_faces: most faces processed per frame, largest first.
+        min_face_size: smaller detector boxes (px, shorter side) are ignored.
+        detect_every: run the detector every N frames; confirmed tracks are carried by
+            TRG's own landmark box in between.
+        refine_passes: 2 re-crops every face from its pass-1 landmarks and runs TRG again.
+        smoothing: One-Euro filter the pose per track (raw values stay in the result).
+    """
+
+    max_faces: int = 8
+    min_face_size: float = 24.0
+    detect_every: int = 1
+    refine_passes: int = 1
+    smoothing: bool = True
+    one_euro: OneEuroConfig = field(default_factory=OneEuroConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    def __post_init__(self) -> None:
+        if self.max_faces < 1:
+            raise ValueError(f"max_faces must be >= 1, got {self.max_faces}")
+        if self.min_face_size < 0:
+            raise ValueError(f"min_face_size must be >= 0, got {self.min_face_size}")
+        if self.detect_every < 1:
+            raise ValueError(f"detect_every must be >= 1, got {self.detect_every}")
+        if self.refine_passes not in (1, 2):
+            raise ValueError(f"refine_passes must be 1 or 2, got {self.refine_passes}")
+
+
+@dataclass
+class FrameResult:
+    """What one frame produced, with per-stage wall times in seconds."""
+
+    heads: list[Head]
+    timings: dict[str, float]
+    lost_ids: list[str]  # tracks that ended in this frame
+    detections: int = 0
+
+
+class HeadPosePipeline:
+    """Stateful per camera stream: keeps the tracks and filters between frames."""
+
+    def __init__(
+        self,
+        estimator: HeadPoseEstimator,
+        detector: FaceDetector | None,
+        config: PipelineConfig | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.detector = detector
+        self.config = config or PipelineConfig()
+        self.tracker = Tracker(self.config.tracker)
+        self._frame = 0
+        self._alive: set[str] = set()
+
+    def reset(self) -> None:
+        self.tracker = Tracker(self.config.tracker)
+        self._alive = set()
+
+    def process(
+        self,
+        image_rgb: np.ndarray,
+        camera: CameraModel,
+        stamp: float,
+        detections: Sequence[Detection] | None = None,
+    ) -> FrameResult:
+        """One frame.
+
+        Args:
+            image_rgb: (H, W, 3) uint8 RGB.
+            camera: intrinsics for this image size.
+            stamp: capture time in seconds (drives the smoothing).
+            detections: faces found elsewhere; when given, the detector is not run.
+        """
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        run_detector = detections is None and (
+            self._frame % self.config.detect_every == 0
+            or not any(t.confirmed(self.config.tracker) for t in self.tracker.tracks)
+        )
+        self._frame += 1
+        found: list[Detection] | None = None
+        if detections is not None:
+            found = list(detections)
+        elif run_detector and self.detector is not None:
+            found = self.detector.detect(image_rgb)
+        timings["detect"] = time.perf_counter() - t0
+        n_found = 0
+        if found is not None:
+            found = [d for d in found if d.size >= self.config.min_face_size]
+            found.sort(key=lambda d: -d.size)
+            found = found[: self.config.max_faces]
+            n_found = len(found)
+            tracks = self.tracker.update(found)
+        else:
+            tracks = self.tracker.carry()
+        boxes = [t.crop_box or crop_box_from_detection(t.box) for t in tracks]
+
+        heads = self._estimate(image_rgb, camera, boxes, [t.score for t in tracks], timings)
+        out = []
+        for track, head in zip(tracks, heads, strict=True):
+            next_box = landmark_box(head.landmarks_2d) if head.is_finite() else None
+            if next_box is None or next_box.width < self.config.min_face_size / 2:
+                log.info("track %s dropped: its face crop collapsed", track.id)
+                self.tracker.drop(track)
+                continue
+            track.crop_box = next_box
+            if not track.confirmed(self.config.tracker):
+                continue
+            head = dataclasses.replace(head, id=track.id, box=np.asarray(track.box, float))
+            if self.config.smoothing:
+                if track.pose_filter is None:
+                    track.pose_filter = PoseFilter(self.config.one_euro)
+                r, t = track.pose_filter(head.rotation, head.translation, stamp)
+                head = dataclasses.replace(head, smoothed_rotation=r, smoothed_translation=t)
+            out.append(head)
+        alive = {t.id for t in self.tracker.tracks if t.confirmed(self.config.tracker)}
+        lost = sorted(self._alive - alive)
+        self._alive = alive
+        timings["total"] = time.perf_counter() - t0
+        return FrameResult(out, timings, lost, n_found)
+
+    def _estimate(
+        self,
+        image_rgb: np.ndarray,
+        camera: CameraModel,
+        boxes: list[Box],
+        scores: list[float],
+        timings: dict[str, float],
+    ) -> list[Head]:
+        t0 = time.perf_counter()
+        crops = self.estimator.crop(image_rgb, boxes, camera)
+        timings["crop"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        heads = self.estimator.run_crops(crops, camera, scores)
+        for _ in range(self.config.refine_passes - 1):
+            refined = [
+                landmark_box(h.landmarks_2d) if h.is_finite() else b
+                for h, b in zip(heads, boxes, strict=True)
+            ]
+            heads = self.estimator.estimate(image_rgb, refined, camera, scores)
+        timings["model"] = time.perf_counter() - t1
+        return heads
