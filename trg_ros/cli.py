@@ -1,0 +1,122 @@
+"""The ``trg-ros`` command: assets, node, demo, bench, eval."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from trg_ros.core import assets
+from trg_ros.core.errors import TRGError
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+def default_params_file() -> Path | None:
+    """config/head_pose.yaml of the installed package (colcon) or of the source tree (pip -e)."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        share = Path(get_package_share_directory("trg_ros")) / "config" / "head_pose.yaml"
+        if share.is_file():
+            return share
+    except (ImportError, LookupError, ValueError, OSError):
+        pass
+    local = REPO_CONFIG / "head_pose.yaml"
+    return local if local.is_file() else None
+
+
+def _progress(asset: assets.Asset):
+    from tqdm import tqdm
+
+    bar = tqdm(total=asset.size, unit="B", unit_scale=True, desc=asset.name, leave=True)
+
+    def update(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_assets(args: argparse.Namespace) -> int:
+    groups = args.only or list(assets.ASSETS_BY_GROUP)
+    chosen = [a for g in groups for a in assets.ASSETS_BY_GROUP[g]]
+    if args.action == "verify":
+        problems = assets.verify(chosen, args.cache)
+        for line in problems:
+            print(f"BAD  {line}")
+        if not problems:
+            print(f"all {len(chosen)} assets in {assets.cache_dir(args.cache)} are valid")
+        return 1 if problems else 0
+    failed = []
+    for asset in chosen:
+        try:
+            path = assets.fetch([asset], args.cache, args.source, args.mirror, _progress)[0]
+            print(f"ok   {path}")
+        except TRGError as e:
+            failed.append(asset.name)
+            print(f"FAIL {e}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_node(args: argparse.Namespace, ros_args: list[str]) -> int:
+    from trg_ros.ros.main import run_node
+
+    params = args.params_file or default_params_file()
+    return run_node(ros_args, params, autostart=not args.no_autostart)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trg-ros", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("assets", help="fetch or verify the TRG weights, data and detector")
+    p.add_argument("action", choices=["fetch", "verify"])
+    p.add_argument("--from", dest="source", type=Path, help="install from this local folder")
+    p.add_argument(
+        "--cache", type=Path, help="cache folder (default $TRG_ROS_HOME or ~/.cache/trg_ros)"
+    )
+    p.add_argument("--mirror", help="base URL that serves the files under their cache names")
+    p.add_argument(
+        "--only", nargs="+", choices=list(assets.ASSETS_BY_GROUP), help="only these groups"
+    )
+
+    p = sub.add_parser("node", help="run the trg_head_pose node (accepts --ros-args ...)")
+    p.add_argument(
+        "--params-file", type=Path, help="parameters YAML (default config/head_pose.yaml)"
+    )
+    p.add_argument(
+        "--no-autostart", action="store_true", help="leave the lifecycle node unconfigured"
+    )
+
+    from trg_ros.tools import bench, demo, evaluate
+
+    demo.add_parser(sub)
+    bench.add_parser(sub)
+    evaluate.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ros_args: list[str] = []
+    if "--ros-args" in argv:
+        i = argv.index("--ros-args")
+        argv, ros_args = argv[:i], argv[i:]
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "assets":
+        return cmd_assets(args)
+    if args.command == "node":
+        return cmd_node(args, ros_args)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

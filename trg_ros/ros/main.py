@@ -1,0 +1,46 @@
+"""Process entry point: start rclpy, run the node, bring it up unless told not to."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import TransitionCallbackReturn
+
+from trg_ros.ros.node import HeadPoseNode
+
+
+def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = True) -> int:
+    """Run ``trg_head_pose`` until Ctrl-C or an external shutdown.
+
+    ``params_file`` is applied before any ``-p`` given in ``ros_args``, so the command line wins.
+    """
+    args = list(ros_args) or ["--ros-args"]
+    if params_file is not None:
+        args[1:1] = ["--params-file", str(params_file)]
+    rclpy.init(args=[sys.argv[0], *args])
+    node = HeadPoseNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        if autostart:
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                node.get_logger().fatal("could not configure; see the error above")
+                return 1
+            node.trigger_activate()
+            node.get_logger().info(
+                f"active: waiting for images on {node.resolve_topic_name('image')}"
+            )
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if rclpy.ok():  # on Ctrl-C rclpy has already driven the node through shutdown
+            node.trigger_shutdown()
+        executor.shutdown()
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0

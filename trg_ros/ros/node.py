@@ -1,0 +1,337 @@
+"""The ``trg_head_pose`` lifecycle node: messages and parameters in, pipeline, messages out."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseStamped
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from trg_ros.msg import HeadPoseArray
+from visualization_msgs.msg import MarkerArray
+
+from trg_ros.core import assets
+from trg_ros.core.camera import CameraModel
+from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
+from trg_ros.core.errors import CameraError, TRGError
+from trg_ros.core.estimator import EstimatorConfig, HeadPoseEstimator
+from trg_ros.core.frames import SELLION_LANDMARK
+from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
+from trg_ros.core.smoothing import OneEuroConfig
+from trg_ros.core.track import TrackerConfig
+from trg_ros.ros import convert
+from trg_ros.ros.params import NodeParams
+from trg_ros.ros.status import LatestSlot, Status
+from trg_ros.ros.tf import TFPublisher
+
+NODE_NAME = "trg_head_pose"
+MIN_IMAGE_SIDE = 16  # px; nothing smaller can hold a face the detector finds
+LOG_EVERY = 5.0  # s between log lines for the same kind of dropped frame
+
+
+def descriptor(meta: dict[str, Any], default: Any) -> ParameterDescriptor:
+    """Description and range from the NodeParams field, so rclpy rejects out-of-range values."""
+    desc = ParameterDescriptor(description=meta["doc"])
+    if meta["choices"]:
+        desc.additional_constraints = "one of: " + ", ".join(meta["choices"])
+    if not meta["live"]:
+        desc.additional_constraints += " (applies at the next configure)"
+    if meta["lo"] is not None and isinstance(default, int) and not isinstance(default, bool):
+        desc.integer_range = [
+            IntegerRange(from_value=int(meta["lo"]), to_value=int(meta["hi"]), step=1)
+        ]
+    elif meta["lo"] is not None:
+        desc.floating_point_range = [
+            FloatingPointRange(from_value=float(meta["lo"]), to_value=float(meta["hi"]), step=0.0)
+        ]
+    return desc
+
+
+def pipeline_config(p: NodeParams) -> PipelineConfig:
+    return PipelineConfig(
+        max_faces=p.max_faces,
+        min_face_size=p.min_face_size,
+        detect_every=p.detect_every,
+        refine_passes=p.refine_passes,
+        smoothing=p.smoothing,
+        one_euro=OneEuroConfig(p.smoothing_min_cutoff, p.smoothing_beta, p.smoothing_d_cutoff),
+        tracker=TrackerConfig(min_hits=p.min_hits, max_age=p.max_age),
+    )
+
+
+class HeadPoseNode(LifecycleNode):
+    """Configure loads the model; activate opens the topics; cleanup frees the device."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        defaults = NodeParams()
+        for name, meta in NodeParams.field_docs().items():
+            self.declare_parameter(
+                name, getattr(defaults, name), descriptor(meta, getattr(defaults, name))
+            )
+        self.params = self._read_params()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.status = Status()
+        self.pipeline: HeadPosePipeline | None = None
+        self._camera_infos: dict[str, CameraInfo] = {}
+        self._first_image_time: float | None = None
+        self._slot = LatestSlot()
+        self._worker: threading.Thread | None = None
+        self._entities: list[Any] = []
+        self._last_logged: dict[str, float] = {}
+
+    # --- parameters -------------------------------------------------------------------
+    def _read_params(self) -> NodeParams:
+        values = {n: self.get_parameter(n).value for n in NodeParams.field_docs()}
+        return NodeParams(**values)
+
+    def _on_set_parameters(self, params: list[Any]) -> SetParametersResult:
+        try:
+            changed = {p.name: p.value for p in params if p.name in NodeParams.field_docs()}
+            new = dataclasses.replace(self.params, **changed)
+        except (ValueError, TypeError) as e:
+            return SetParametersResult(successful=False, reason=str(e))
+        docs = NodeParams.field_docs()
+        later = [k for k in changed if not docs[k]["live"]]
+        if later and self.pipeline is not None:
+            self.get_logger().info(f"{', '.join(later)} take effect at the next configure")
+        self.params = new
+        if self.pipeline is not None:
+            self.pipeline.config = pipeline_config(new)
+            self.pipeline.tracker.config = self.pipeline.config.tracker
+            if isinstance(self.pipeline.detector, BlazeFace):
+                self.pipeline.detector.config = BlazeFaceConfig(new.detection_threshold)
+        return SetParametersResult(successful=True)
+
+    # --- lifecycle --------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        p = self.params
+        try:
+            files = assets.ModelFiles.in_dir(p.data_dir or assets.cache_dir(), p.weights or None)
+            estimator = HeadPoseEstimator.from_files(
+                files, EstimatorConfig(p.device, p.half, p.principal_point)
+            )
+            detector = BlazeFace(
+                files.detector, BlazeFaceConfig(p.detection_threshold), str(estimator.device)
+            )
+            self._triangles = np.load(files.triangles, allow_pickle=False).astype(np.int64)
+            self._sellion = int(estimator.landmark_vertices[SELLION_LANDMARK])
+        except (TRGError, ValueError, RuntimeError, OSError) as e:
+            self.get_logger().error(f"configure failed: {e}")
+            return TransitionCallbackReturn.FAILURE
+        self.pipeline = HeadPosePipeline(estimator, detector, pipeline_config(p))
+        self.status.hardware_id = str(estimator.device)
+        self._model_name = str(files.weights)
+        self.get_logger().info(f"TRG loaded from {files.weights} on {estimator.device}")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        p = self.params
+        if p.compressed:
+            sub = self.create_subscription(
+                CompressedImage, "image/compressed", self._on_image, qos_profile_sensor_data
+            )
+        else:
+            sub = self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
+        self._entities = [
+            sub,
+            self.create_subscription(
+                CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data
+            ),
+        ]
+        self._pub_pose = self.create_publisher(PoseStamped, "head_pose", 10)
+        self._pub_heads = self.create_publisher(HeadPoseArray, "heads", 10)
+        self._pub_markers = self.create_publisher(MarkerArray, "head_markers", 10)
+        self._pub_diag = self.create_publisher(
+            DiagnosticArray, "/diagnostics", QoSProfile(depth=10)
+        )
+        self._tf = TFPublisher(self)
+        self._entities += [
+            self._pub_pose,
+            self._pub_heads,
+            self._pub_markers,
+            self._pub_diag,
+            self.create_timer(1.0, self._publish_diagnostics),
+        ]
+        self._slot = LatestSlot()
+        self._worker = threading.Thread(target=self._work, name="trg_worker", daemon=True)
+        self._worker.start()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        self._free()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        self._free()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop(self) -> None:
+        self._slot.close()
+        if self._worker is not None:
+            self._worker.join(timeout=10)
+            self._worker = None
+        for e in self._entities:
+            if hasattr(e, "cancel"):
+                e.cancel()
+                self.destroy_timer(e)
+            elif hasattr(e, "publish"):
+                self.destroy_publisher(e)
+            else:
+                self.destroy_subscription(e)
+        self._entities = []
+        if hasattr(self, "_tf"):
+            self._tf.close()
+
+    def _free(self) -> None:
+        if self.pipeline is not None and self.pipeline.estimator.device.type == "cuda":
+            import torch
+
+            self.pipeline = None
+            torch.cuda.empty_cache()
+        self.pipeline = None
+
+    # --- callbacks --------------------------------------------------------------------
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self._camera_infos[msg.header.frame_id] = msg
+
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        self.status.count("received")
+        if self._first_image_time is None:
+            self._first_image_time = time.monotonic()
+        if self._slot.put(msg):
+            self.status.count("dropped_busy")
+
+    def _work(self) -> None:
+        while not self._slot.closed:
+            msg = self._slot.take()
+            if msg is None:
+                continue
+            try:
+                self._process(msg)
+            except Exception as e:
+                self._reject("internal", f"{type(e).__name__}: {e}")
+
+    def _reject(self, reason: str, message: str) -> None:
+        """Count a dropped frame; log each reason at most every LOG_EVERY seconds."""
+        self.status.problem(reason, message)
+        now = time.monotonic()
+        if now - self._last_logged.get(reason, -LOG_EVERY) >= LOG_EVERY:
+            self._last_logged[reason] = now
+            self.get_logger().warning(f"frame dropped ({reason}): {message}")
+
+    def _camera_for(self, msg: Image | CompressedImage, rgb: np.ndarray) -> CameraModel | None:
+        info = self._camera_infos.get(msg.header.frame_id)
+        h, w = rgb.shape[:2]
+        if info is None:
+            waited = time.monotonic() - (self._first_image_time or time.monotonic())
+            if waited < self.params.camera_info_timeout:
+                self.status.count("dropped_waiting_camera_info")
+                return None
+            if not self.params.allow_guessed_intrinsics:
+                self._reject(
+                    "no_camera_info",
+                    f"no CameraInfo for frame "
+                    f"'{msg.header.frame_id}' on {self.resolve_topic_name('camera_info')}"
+                    f" after {self.params.camera_info_timeout:g} s",
+                )
+                return None
+            self.status.problem(
+                "guessed_intrinsics",
+                "no CameraInfo: focal length guessed as w + h, translation is only relative",
+            )
+            return CameraModel.guess(w, h)
+        try:
+            camera = convert.camera_from_info(info, self.params.rectified)
+            camera.check_image(w, h)
+        except CameraError as e:
+            self._reject("camera_info", str(e))
+            return None
+        self.status.clear_problem("no_camera_info")
+        return camera
+
+    def _process(self, msg: Image | CompressedImage) -> None:
+        assert self.pipeline is not None
+        try:
+            rgb = (
+                convert.compressed_to_rgb(msg)
+                if isinstance(msg, CompressedImage)
+                else convert.image_to_rgb(msg)
+            )
+        except convert.ImageError as e:
+            self._reject("bad_image", str(e))
+            return
+        if min(rgb.shape[:2]) < MIN_IMAGE_SIDE:
+            self._reject(
+                "image_too_small",
+                f"{rgb.shape[1]}x{rgb.shape[0]} image is too small "
+                f"to hold a face (shorter side < {MIN_IMAGE_SIDE} px)",
+            )
+            return
+        camera = self._camera_for(msg, rgb)
+        if camera is None:
+            return
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        t0 = time.perf_counter()
+        result = self.pipeline.process(rgb, camera, stamp)
+        heads = [h for h in result.heads if h.is_finite()]
+        if len(heads) < len(result.heads):
+            self._reject("non_finite", f"{len(result.heads) - len(heads)} face(s) gave NaN")
+        self._publish(msg.header, heads, result.lost_ids)
+        self.status.latency(time.perf_counter() - t0)
+        self.status.count("processed")
+        self.status.count("faces", len(heads))
+        for reason in ("bad_image", "camera_info", "non_finite", "image_too_small"):
+            self.status.clear_problem(reason)
+
+    def _publish(self, header: Any, heads: list[Any], lost: list[str]) -> None:
+        if not self.context.ok():
+            return  # shutting down: the publishers are gone
+        p = self.params
+        self._pub_heads.publish(
+            convert.heads_msg(heads, header, self._sellion, p.publish_landmarks_3d)
+        )
+        primary = convert.primary_head(heads)
+        if primary is not None:
+            self._pub_pose.publish(convert.pose_stamped(primary, header, self._sellion))
+        if p.publish_tf and heads:
+            self._tf.send(
+                [
+                    t
+                    for h in heads
+                    for t in convert.transforms(h, header, self._sellion, p.face_frame_prefix)
+                ]
+            )
+        if p.publish_markers and (heads or lost):
+            mesh = self._triangles if p.marker_mesh else None
+            self._pub_markers.publish(
+                convert.markers(heads, lost, header, p.face_frame_prefix, self._sellion, mesh)
+            )
+
+    def _publish_diagnostics(self) -> None:
+        extra = {
+            "device": self.status.hardware_id,
+            "model": getattr(self, "_model_name", ""),
+            "camera_info_frames": ",".join(sorted(self._camera_infos)) or "none",
+        }
+        self._pub_diag.publish(
+            self.status.diagnostics(self.get_clock().now().to_msg(), self.get_name(), extra)
+        )

@@ -1,0 +1,91 @@
+"""The node's parameters: one frozen dataclass is the single source of truth.
+
+Each field carries its description and allowed range; the node declares its ROS parameters
+from it, validates every change against it and rejects bad values with a reason.
+``config/head_pose.yaml`` repeats the defaults (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from trg_ros.core.crop import PRINCIPAL_POINT_MODES
+
+
+def _p(
+    default: Any,
+    doc: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple[str, ...] = (),
+    live: bool = True,
+) -> Any:
+    meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices, "live": live}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class NodeParams:
+    """Parameters of ``trg_head_pose``; ``live`` ones may change while the node runs."""
+
+    weights: str = _p(
+        "", "TRG state_dict.bin; empty = the asset cache ($TRG_ROS_HOME)", live=False
+    )
+    data_dir: str = _p(
+        "", "folder with the TRG data files and detector; empty = asset cache", live=False
+    )
+    device: str = _p("auto", "auto, cpu, cuda or cuda:N", live=False)
+    half: bool = _p(False, "fp16 inference on CUDA", live=False)
+    principal_point: str = _p(
+        "camera",
+        "camera: use CameraInfo's (cx, cy); image_centre: the official (W/2, H/2) assumption",
+        choices=PRINCIPAL_POINT_MODES,
+        live=False,
+    )
+    max_faces: int = _p(8, "most faces per frame, largest first", 1, 64)
+    min_face_size: float = _p(24.0, "ignore faces smaller than this (px)", 0.0, 4096.0)
+    detection_threshold: float = _p(0.6, "face detector score threshold", 0.05, 0.99)
+    detect_every: int = _p(1, "run the detector every N frames (TRG tracks in between)", 1, 30)
+    refine_passes: int = _p(1, "2 = re-crop from TRG's landmarks and run TRG again", 1, 2)
+    min_hits: int = _p(1, "detections before a face is reported", 1, 30)
+    max_age: int = _p(5, "frames a face survives without detection", 0, 300)
+    smoothing: bool = _p(True, "One-Euro filter the published pose (heads stay raw)")
+    smoothing_min_cutoff: float = _p(1.0, "One-Euro cutoff at rest (Hz)", 0.01, 100.0)
+    smoothing_beta: float = _p(0.5, "One-Euro speed coefficient", 0.0, 100.0)
+    smoothing_d_cutoff: float = _p(1.0, "One-Euro derivative cutoff (Hz)", 0.01, 100.0)
+    rectified: bool = _p(False, "image is rectified: use CameraInfo P, ignore D")
+    compressed: bool = _p(False, "subscribe to image/compressed instead of image", live=False)
+    camera_info_timeout: float = _p(
+        2.0, "seconds to wait for CameraInfo before reporting it", 0.1, 600.0
+    )
+    allow_guessed_intrinsics: bool = _p(
+        False, "after the timeout, guess f = w + h (translation is then only relative)"
+    )
+    publish_tf: bool = _p(True, "broadcast face_<id> and gaze_<id> on /tf")
+    publish_markers: bool = _p(True, "publish head_markers for RViz")
+    publish_landmarks_3d: bool = _p(True, "fill the 1220 dense points in heads")
+    marker_mesh: bool = _p(False, "add the face mesh (TRIANGLE_LIST) to the markers")
+    face_frame_prefix: str = _p("face_", "TF frame and marker namespace prefix")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if meta["lo"] is not None and not meta["lo"] <= value <= meta["hi"]:
+                raise ValueError(f"{f.name}={value!r} is outside [{meta['lo']}, {meta['hi']}]")
+            if meta["choices"] and value not in meta["choices"]:
+                raise ValueError(f"{f.name}={value!r}: allowed values are {meta['choices']}")
+        if not self.face_frame_prefix or not self.face_frame_prefix[0].isalpha():
+            raise ValueError(
+                f"face_frame_prefix={self.face_frame_prefix!r} must start with a letter"
+            )
+        if self.device != "auto" and not (self.device == "cpu" or self.device.startswith("cuda")):
+            raise ValueError(f"device={self.device!r}: use auto, cpu, cuda or cuda:N")
+
+    @classmethod
+    def field_docs(cls) -> dict[str, dict[str, Any]]:
+        return {f.name: dict(f.metadata) for f in dataclasses.fields(cls)}
+
+    def defaults(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

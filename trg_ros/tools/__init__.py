@@ -1,0 +1,1 @@
+"""User-facing tools behind the trg-ros command: demo, bench, eval."""

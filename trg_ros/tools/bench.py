@@ -1,0 +1,87 @@
+"""``trg-ros bench``: latency and throughput against a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from trg_ros.core import assets
+
+
+def machine_info(device: torch.device) -> dict[str, Any]:
+    info = {
+        "machine": platform.node(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def measure(
+    fn: Callable[[], object], repeats: int, warmup: int = 2, sync: bool = False
+) -> np.ndarray:
+    """Wall time of ``fn`` per call in seconds, after warm-up."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if sync:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if sync:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return np.array(times)
+
+
+def summary(times: np.ndarray, items: int) -> dict[str, float]:
+    return {
+        "p50_ms": float(np.percentile(times, 50) * 1e3),
+        "p90_ms": float(np.percentile(times, 90) * 1e3),
+        "p99_ms": float(np.percentile(times, 99) * 1e3),
+        "per_s": float(items / np.median(times)),
+    }
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="latency and throughput per stage and batch size")
+    p.add_argument("--model-only", action="store_true", help="only the TRG network")
+    p.add_argument("--detector", action="store_true", help="only the face detector")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=None)
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--data-dir", type=Path, default=None, help="asset folder (default cache)")
+    p.add_argument("--weights", type=Path, default=None)
+    p.add_argument("--json", type=Path, default=None, help="write the results here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from trg_ros.tools import bench_runs
+
+    files = assets.ModelFiles.in_dir(args.data_dir or assets.cache_dir(), args.weights)
+    if args.model_only:
+        result = bench_runs.model(files, args)
+    elif args.detector:
+        result = bench_runs.detector(files, args)
+    else:
+        result = bench_runs.pipeline(files, args)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+    return 0
