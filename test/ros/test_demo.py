@@ -1,0 +1,125 @@
+"""``trg-ros demo`` run as a user would, on an image, a generated video and a bag."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def demo(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "trg_ros.cli", "demo", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def rows(out: Path) -> list[dict[str, str]]:
+    with (out / "poses.csv").open() as f:
+        lines = [ln for ln in f if not ln.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def test_bundled_image(model_dir: Path, tmp_path: Path) -> None:
+    done = demo(
+        "--data-dir", str(model_dir), "--out", str(tmp_path), "--fov", "60", "--device", "cpu"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    img = cv2.imread(str(tmp_path / "annotated.png"))
+    assert img.shape == (512, 512, 3)
+    assert not np.array_equal(img[..., ::-1], skimage.data.astronaut())  # something was drawn
+    table = rows(tmp_path)
+    assert len(table) == 1 and table[0]["id"] == "a"
+    assert "yaw, pitch, roll" in (tmp_path / "poses.csv").read_text().splitlines()[0]
+    assert (tmp_path / "poses.json").is_file()
+
+
+def test_generated_video(model_dir: Path, tmp_path: Path) -> None:
+    face = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    video = tmp_path / "in.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 15, (640, 480))
+    for i in range(30):  # the face translated and scaled over 30 frames
+        m = cv2.getRotationMatrix2D((256, 256), 0, 0.8 + 0.01 * i)
+        m[:, 2] += (40 + 3 * i, -20 + i)
+        writer.write(cv2.warpAffine(face, m, (640, 480)))
+    writer.release()
+    out = tmp_path / "out"
+    done = demo(
+        "--video",
+        str(video),
+        "--data-dir",
+        str(model_dir),
+        "--out",
+        str(out),
+        "--focal",
+        "700",
+        "--device",
+        "cpu",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = rows(out)
+    assert len(table) == 30 and [int(r["frame"]) for r in table] == list(range(30))
+    stamps = [float(r["stamp"]) for r in table]
+    assert all(b > a for a, b in itertools.pairwise(stamps))
+    assert {r["id"] for r in table} == {"a"}
+    assert cv2.VideoCapture(str(out / "annotated.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 30
+
+
+def test_bag(model_dir: Path, tmp_path: Path) -> None:
+    from rclpy.serialization import serialize_message
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+    from sensor_msgs.msg import CameraInfo
+    from std_msgs.msg import Header
+
+    from trg_ros.ros.convert import rgb_to_image
+
+    store = get_typestore(Stores.ROS2_KILTED)
+    bag = tmp_path / "bag"
+    with Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        img_c = writer.add_connection("/cam/image_raw", "sensor_msgs/msg/Image", typestore=store)
+        info_c = writer.add_connection(
+            "/cam/camera_info", "sensor_msgs/msg/CameraInfo", typestore=store
+        )
+        for i in range(3):
+            header = Header(frame_id="cam")
+            header.stamp.sec, header.stamp.nanosec = 100 + i, 0
+            info = CameraInfo(
+                header=header,
+                width=512,
+                height=512,
+                distortion_model="plumb_bob",
+                d=[0.0] * 5,
+                k=[650.0, 0, 256, 0, 650.0, 256, 0, 0, 1],
+            )
+            t = (100 + i) * 10**9
+            writer.write(info_c, t, serialize_message(info))
+            writer.write(
+                img_c, t, serialize_message(rgb_to_image(skimage.data.astronaut(), header))
+            )
+    out = tmp_path / "out"
+    done = demo(
+        "--bag", str(bag), "--data-dir", str(model_dir), "--out", str(out), "--device", "cpu"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "intrinsics from the bag's CameraInfo: fx=650.0" in done.stdout
+    assert [float(r["stamp"]) for r in rows(out)] == [100.0, 101.0, 102.0]
+
+
+def test_missing_weights_says_what_to_do(tmp_path: Path) -> None:
+    done = demo("--data-dir", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert done.returncode == 3
+    assert "trg-ros assets fetch" in done.stderr and "--weights" in done.stderr
