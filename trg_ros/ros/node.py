@@ -121,7 +121,7 @@ class HeadPoseNode(LifecycleNode):
         try:
             files = assets.ModelFiles.in_dir(p.data_dir or assets.cache_dir(), p.weights or None)
             estimator = HeadPoseEstimator.from_files(
-                files, EstimatorConfig(p.device, p.half, p.principal_point)
+                files, EstimatorConfig(p.device, p.half, p.principal_point, p.precision)
             )
             detector = BlazeFace(
                 files.detector, BlazeFaceConfig(p.detection_threshold), str(estimator.device)

@@ -38,6 +38,12 @@ class NodeParams:
     )
     device: str = _p("auto", "auto, cpu, cuda or cuda:N", live=False)
     half: bool = _p(False, "fp16 inference on CUDA", live=False)
+    precision: str = _p(
+        "fp32",
+        "fp32, bf16 (CPU with AVX-512 BF16/AMX) or fp16 (CUDA)",
+        choices=("fp32", "bf16", "fp16"),
+        live=False,
+    )
     principal_point: str = _p(
         "camera",
         "camera: use CameraInfo's (cx, cy); image_centre: the official (W/2, H/2) assumption",

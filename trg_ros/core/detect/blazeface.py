@@ -118,13 +118,15 @@ class BlazeFace:
     ) -> None:
         self.config = config or BlazeFaceConfig()
         self.device = torch.device(device)
-        self.net = load_converted(Path(weights)).to(self.device)
+        # channels-last: about 1.5x faster on CPU for this many-small-convolutions network
+        self.net = load_converted(Path(weights)).to(self.device, memory_format=torch.channels_last)
         self._anchors = anchors()
 
     @torch.inference_mode()
     def raw(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, 192, 192, 3) inputs in [-1, 1] -> regressors (B, 2304, 16), logits (B, 2304)."""
-        x = torch.from_numpy(np.ascontiguousarray(inputs.transpose(0, 3, 1, 2))).to(self.device)
+        # NHWC numpy memory is already the channels-last layout of an NCHW tensor.
+        x = torch.from_numpy(np.ascontiguousarray(inputs)).permute(0, 3, 1, 2).to(self.device)
         reg, cls = self.net(x)
         return reg.float().cpu().numpy(), cls.float().cpu().numpy()[..., 0]
 

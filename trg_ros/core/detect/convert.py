@@ -107,6 +107,15 @@ class ConvertedNet(nn.Module):
     ) -> None:
         super().__init__()
         self.layers, self.inputs, self.outputs = layers, inputs, outputs
+        uses: dict[int, int] = {}
+        for spec in layers:
+            for i in spec["in"]:
+                uses[i] = uses.get(i, 0) + 1
+        # A RELU may overwrite its input when nothing else reads that tensor.
+        self._inplace = [
+            spec["op"] == "RELU" and uses[spec["in"][0]] == 1 and spec["in"][0] not in outputs
+            for spec in layers
+        ]
         self.convs = nn.ModuleDict()
         for spec in layers:
             if "groups" in spec:
@@ -118,13 +127,18 @@ class ConvertedNet(nn.Module):
                 continue
             w = torch.from_numpy(np.ascontiguousarray(weights[spec["name"] + ".weight"]))
             b = torch.from_numpy(np.ascontiguousarray(weights[spec["name"] + ".bias"]))
+            # Symmetric SAME padding goes into the convolution itself (no padded copy).
+            left, right, top, bottom = spec["pad"]
+            symmetric = left == right and top == bottom
             conv = nn.Conv2d(
                 w.shape[1] * spec["groups"],
                 w.shape[0],
                 tuple(w.shape[2:]),
                 tuple(spec["stride"]),
+                padding=(top, left) if symmetric else 0,
                 groups=spec["groups"],
             )
+            spec["pre_pad"] = [] if symmetric else spec["pad"]
             with torch.no_grad():
                 conv.weight.copy_(w)
                 conv.bias.copy_(b)
@@ -133,17 +147,17 @@ class ConvertedNet(nn.Module):
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """(B, C, H, W) input -> outputs shaped as in the TFLite graph (batch first)."""
         values: dict[int, torch.Tensor] = {self.inputs[0]: x}
-        for spec in self.layers:
+        for spec, inplace in zip(self.layers, self._inplace, strict=True):
             a = values[spec["in"][0]]
             op = spec["op"]
             if "groups" in spec:
-                y = self.convs[spec["name"]](F.pad(a, spec["pad"]) if any(spec["pad"]) else a)
-                y = F.relu(y) if spec["act"] else y
+                y = self.convs[spec["name"]](F.pad(a, spec["pre_pad"]) if spec["pre_pad"] else a)
+                y = F.relu_(y) if spec["act"] else y
             elif op == "RELU":
-                y = F.relu(a)
+                y = F.relu_(a) if inplace else F.relu(a)
             elif op == "ADD":
                 y = a + values[spec["in"][1]]
-                y = F.relu(y) if spec["act"] else y
+                y = F.relu_(y) if spec["act"] else y
             elif op == "MAX_POOL_2D":
                 padded = F.pad(a, spec["pad"], value=-math.inf) if any(spec["pad"]) else a
                 y = F.max_pool2d(padded, spec["kernel"], spec["stride"])

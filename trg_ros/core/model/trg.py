@@ -206,7 +206,8 @@ class TRGNet(nn.Module):
                 )
                 out.sample_points.append(uv)
                 grid = (uv / CROP_SIZE * 2.0 - 1.0).unsqueeze(2)
-            raw = F.grid_sample(fmap, grid.to(fmap.dtype), align_corners=True).squeeze(3)
+            # Sampling in float32 whatever the autocast mode: the coordinates are sub-pixel.
+            raw = F.grid_sample(fmap.float(), grid.float(), align_corners=True).squeeze(3)
             x = torch.cat(
                 [
                     self.laf_extractor[i](raw),

@@ -1,0 +1,359 @@
+"""The measurements behind ``trg-ros bench``; every table carries a same-run baseline ratio."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from trg_ros.core import assets
+from trg_ros.core.camera import CameraModel
+from trg_ros.core.crop import normalise
+from trg_ros.core.estimator import EstimatorConfig, HeadPoseEstimator, resolve_device
+from trg_ros.core.model.checkpoint import load_trg
+from trg_ros.core.model.fast import cpu_has_bf16
+from trg_ros.tools.accuracy import pose_differences, sweep_crops
+from trg_ros.tools.bench import machine_info, measure, summary
+from trg_ros.tools.sources import sample_image
+
+
+def _print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    print(f"\n{title}")
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    print(fmt.format(*header))
+    for r in rows:
+        print(fmt.format(*r))
+
+
+def _describe(device: torch.device) -> dict[str, Any]:
+    info = machine_info(device)
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    return info
+
+
+def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
+    """TRG forward only, per precision mode and batch size, vs fp32 eager in the same run."""
+    device = resolve_device(args.device)
+    info = _describe(device)
+    net = load_trg(files.weights, files.sampled_vertices)
+    kpt = np.load(files.landmark_vertices)
+    modes = {
+        "fp32-eager (baseline)": EstimatorConfig(str(device), optimise=False),
+        "fp32-fast": EstimatorConfig(str(device)),
+    }
+    if device.type == "cpu" and cpu_has_bf16():
+        modes["bf16"] = EstimatorConfig(str(device), precision="bf16")
+    if device.type == "cuda":
+        modes["fp16"] = EstimatorConfig(str(device), precision="fp16")
+    estimators = {name: HeadPoseEstimator(net, kpt, cfg) for name, cfg in modes.items()}
+    crops, camera = sweep_crops(sample_image())
+    sizes = args.batch_sizes or (
+        [1, 2, 4, 8] if device.type == "cpu" else [1, 2, 4, 8, 16, 32, 64]
+    )
+    base = estimators["fp32-eager (baseline)"]
+    reference = base.run_crops(crops, camera)
+    rows, results = [], []
+    for name, est in estimators.items():
+        acc = pose_differences(est.run_crops(crops, camera), reference)
+        for b in sizes:
+            batch = [crops[i % len(crops)] for i in range(b)]
+            times = measure(
+                lambda e=est, c=batch: e.run_crops(c, camera),
+                args.repeats,
+                sync=device.type == "cuda",
+            )
+            s = summary(times, b)
+            results.append({"mode": name, "batch": b, **s, **acc})
+    base_rate = {r["batch"]: r["per_s"] for r in results if r["mode"].endswith("(baseline)")}
+    for r in results:
+        r["ratio"] = r["per_s"] / base_rate[r["batch"]]
+        rows.append(
+            [
+                r["mode"],
+                r["batch"],
+                f"{r['p50_ms']:.1f}",
+                f"{r['p90_ms']:.1f}",
+                f"{r['per_s']:.1f}",
+                f"{r['ratio']:.2f}x",
+                f"{r['rotation_deg']:.3f}",
+                f"{r['translation_mm']:.3f}",
+                f"{r['vertices_mm']:.3f}",
+            ]
+        )
+    onnx = _onnx_rows(net, sizes, args.repeats, base_rate) if device.type == "cpu" else []
+    _print_table(
+        "TRG forward (crop batch in -> poses out), accuracy vs fp32 eager on 27 real-face crops",
+        [
+            "mode",
+            "batch",
+            "p50 ms",
+            "p90 ms",
+            "crops/s",
+            "vs base",
+            "max rot deg",
+            "max t mm",
+            "max vert mm",
+        ],
+        rows + onnx,
+    )
+    return {"machine": info, "model": results}
+
+
+def _onnx_rows(net: Any, sizes: list[int], repeats: int, base: dict[int, float]) -> list[list]:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return []
+    import tempfile
+    from pathlib import Path
+
+    from trg_ros.tools.export import INPUTS, example_inputs, export_onnx
+
+    path = Path(tempfile.mkdtemp()) / "trg.onnx"
+    export_onnx(net, path)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = torch.get_num_threads()
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    rows = []
+    for b in sizes:
+        feed = {n: x.numpy() for n, x in zip(INPUTS, example_inputs(b), strict=True)}
+        s = summary(measure(lambda f=feed: session.run(None, f), repeats), b)
+        rows.append(
+            [
+                "onnxruntime fp32",
+                b,
+                f"{s['p50_ms']:.1f}",
+                f"{s['p90_ms']:.1f}",
+                f"{s['per_s']:.1f}",
+                f"{s['per_s'] / base[b]:.2f}x",
+                "-",
+                "-",
+                "-",
+            ]
+        )
+    return rows
+
+
+def detector(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
+    """BlazeFace in PyTorch vs the TFLite runtime (XNNPACK) on the same inputs."""
+    from trg_ros.core.detect.blazeface import BlazeFace, letterbox
+
+    device = resolve_device(args.device)
+    info = _describe(device)
+    ours = BlazeFace(files.detector, device=str(device))
+    tflite = _tflite_interpreter(files)
+    face = sample_image()
+    rows, results = [], []
+    for w, h in ((640, 480), (1280, 720), (1920, 1080)):
+        img = cv2.resize(face, (h, h))
+        canvas = np.zeros((h, w, 3), np.uint8)
+        canvas[:, (w - h) // 2 : (w - h) // 2 + h] = img
+        inp = letterbox(canvas)[0][None]
+        t_raw = summary(measure(lambda x=inp: ours.raw(x), args.repeats), 1)
+        t_all = summary(measure(lambda c=canvas: ours.detect(c), args.repeats), 1)
+        row = {
+            "size": f"{w}x{h}",
+            "torch_raw_ms": t_raw["p50_ms"],
+            "torch_detect_ms": t_all["p50_ms"],
+            "faces": len(ours.detect(canvas)),
+        }
+        if tflite is not None:
+
+            def run_tflite(x=inp) -> None:
+                tflite.set_tensor(tflite.get_input_details()[0]["index"], x)
+                tflite.invoke()
+
+            t_ref = summary(measure(run_tflite, args.repeats), 1)
+            row["tflite_raw_ms"] = t_ref["p50_ms"]
+            row["ratio"] = t_ref["p50_ms"] / t_raw["p50_ms"]
+        results.append(row)
+        rows.append(
+            [
+                row["size"],
+                f"{row['torch_raw_ms']:.2f}",
+                f"{row['torch_detect_ms']:.2f}",
+                f"{row.get('tflite_raw_ms', float('nan')):.2f}",
+                f"{row.get('ratio', float('nan')):.2f}x",
+                row["faces"],
+            ]
+        )
+    _print_table(
+        "BlazeFace full-range: PyTorch (ours) vs TFLite runtime, p50",
+        ["image", "torch net ms", "torch detect ms", "tflite net ms", "speed vs tflite", "faces"],
+        rows,
+    )
+    return {"machine": info, "detector": results}
+
+
+def _tflite_interpreter(files: assets.ModelFiles) -> Any:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        print("ai-edge-litert is not installed: no TFLite baseline")
+        return None
+    import zipfile
+
+    wheel = files.detector.parent / assets.BLAZEFACE.name
+    if not wheel.is_file():
+        return None
+    member = assets.BLAZEFACE.tflite_member
+    assert member is not None
+    it = Interpreter(
+        model_content=zipfile.ZipFile(wheel).read(member[0]), num_threads=torch.get_num_threads()
+    )
+    it.allocate_tensors()
+    return it
+
+
+def faces_frame(n: int, width: int, height: int) -> np.ndarray:
+    """A frame with ``n`` copies of a real face on a grey background, in a grid."""
+    face = sample_image()[30:230, 125:325]
+    cols = int(np.ceil(np.sqrt(n)))
+    rows_ = int(np.ceil(n / cols))
+    side = int(min(width / cols, height / rows_) * 0.9)
+    canvas = np.full((height, width, 3), 90, np.uint8)
+    small = cv2.resize(face, (side, side))
+    for i in range(n):
+        y, x = divmod(i, cols)
+        canvas[y * side + 5 : y * side + 5 + side, x * side + 5 : x * side + 5 + side] = small
+    return canvas
+
+
+def pipeline(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
+    """Per stage, core-only, for 1/2/4/8 faces and two image sizes; then through the node."""
+    from trg_ros.core.detect.blazeface import BlazeFace
+    from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
+    from trg_ros.ros import convert
+
+    device = resolve_device(args.device)
+    info = _describe(device)
+    net = load_trg(files.weights, files.sampled_vertices)
+    kpt = np.load(files.landmark_vertices)
+    detector_ = BlazeFace(files.detector, device=str(device))
+    configs = {
+        "baseline (fp32 eager)": EstimatorConfig(str(device), optimise=False),
+        "ours": EstimatorConfig(str(device)),
+    }
+    results, rows = [], []
+    from std_msgs.msg import Header
+
+    for w, h in ((640, 480), (1280, 720)):
+        for n in (1, 2, 4, 8):
+            frame = faces_frame(n, w, h)
+            cam = CameraModel(np.array([[w, 0, w / 2], [0, w, h / 2], [0, 0, 1]], float), w, h)
+            msg = convert.rgb_to_image(frame, Header(frame_id="cam"))
+            for name, cfg in configs.items():
+                pipe = HeadPosePipeline(
+                    HeadPoseEstimator(net, kpt, cfg), detector_, PipelineConfig(smoothing=True)
+                )
+                stages: dict[str, list[float]] = {
+                    k: [] for k in ("convert", "detect", "crop", "model", "messages", "total")
+                }
+                faces = 0
+                for i in range(args.repeats // 2 + 2):
+                    t0 = time.perf_counter()
+                    rgb = convert.image_to_rgb(msg)
+                    t1 = time.perf_counter()
+                    res = pipe.process(rgb, cam, i / 30.0)
+                    t2 = time.perf_counter()
+                    convert.heads_msg(res.heads, msg.header, int(kpt[27]), True)
+                    convert.markers(
+                        res.heads, res.lost_ids, msg.header, "face_", int(kpt[27]), None
+                    )
+                    t3 = time.perf_counter()
+                    if i < 2:
+                        continue  # warm-up
+                    faces = len(res.heads)
+                    for k in ("detect", "crop", "model"):
+                        stages[k].append(res.timings[k])
+                    stages["convert"].append(t1 - t0)
+                    stages["messages"].append(t3 - t2)
+                    stages["total"].append(t3 - t0)
+                row = {"size": f"{w}x{h}", "faces": n, "found": faces, "variant": name}
+                for k, v in stages.items():
+                    row[f"{k}_p50_ms"] = float(np.percentile(v, 50) * 1e3)
+                row["total_p90_ms"] = float(np.percentile(stages["total"], 90) * 1e3)
+                row["total_p99_ms"] = float(np.percentile(stages["total"], 99) * 1e3)
+                row["fps"] = 1e3 / row["total_p50_ms"]
+                results.append(row)
+    base = {(r["size"], r["faces"]): r["fps"] for r in results if r["variant"].startswith("base")}
+    for r in results:
+        r["ratio"] = r["fps"] / base[(r["size"], r["faces"])]
+        rows.append(
+            [r["size"], r["faces"], r["found"], r["variant"]]
+            + [
+                f"{r[f'{k}_p50_ms']:.1f}"
+                for k in ("convert", "detect", "crop", "model", "messages", "total")
+            ]
+            + [
+                f"{r['total_p90_ms']:.1f}",
+                f"{r['total_p99_ms']:.1f}",
+                f"{r['fps']:.1f}",
+                f"{r['ratio']:.2f}x",
+            ]
+        )
+    _print_table(
+        "Core pipeline per stage (p50 ms), image in -> messages out",
+        [
+            "image",
+            "faces",
+            "found",
+            "variant",
+            "convert",
+            "detect",
+            "crop",
+            "model",
+            "msgs",
+            "total",
+            "p90",
+            "p99",
+            "fps",
+            "vs base",
+        ],
+        rows,
+    )
+    node = _through_node(files, device, args.repeats)
+    return {"machine": info, "pipeline": results, "node": node}
+
+
+def _through_node(files: assets.ModelFiles, device: torch.device, repeats: int) -> dict:
+    """Image published -> heads received over DDS, one face at 640x480, frame by frame."""
+    from rclpy.parameter import Parameter
+
+    from trg_ros.tools.demo import Player
+
+    player = Player(
+        [
+            Parameter("data_dir", value=str(files.sampled_vertices.parent)),
+            Parameter("weights", value=str(files.weights)),
+            Parameter("device", value=str(device)),
+        ]
+    )
+    frame = faces_frame(1, 640, 480)
+    cam = CameraModel(np.array([[640.0, 0, 320], [0, 640.0, 240], [0, 0, 1]]), 640, 480)
+    times = []
+    try:
+        player.start()
+        for i in range(repeats + 3):
+            t0 = time.perf_counter()
+            key = player.publish(frame, cam, time.time())
+            if player.wait(key, 30.0) is not None and i >= 3:
+                times.append(time.perf_counter() - t0)
+    finally:
+        player.close()
+    s = summary(np.array(times), 1) if times else {}
+    if s:
+        print(
+            f"\nThrough the node over DDS (640x480, 1 face, frame by frame): p50 "
+            f"{s['p50_ms']:.1f} ms, p90 {s['p90_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, "
+            f"{s['per_s']:.1f} frames/s ({len(times)} frames)"
+        )
+    return s
+
+
+__all__ = ["detector", "model", "normalise", "pipeline"]
