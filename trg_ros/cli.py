@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -40,6 +41,12 @@ def _progress(asset: assets.Asset):
     return update
 
 
+def drive_link(url: str) -> str:
+    """A Drive share link (.../file/d/ID/view) -> its direct download URL; others unchanged."""
+    m = re.search(r"drive\.google\.com/file/d/([\w-]+)", url)
+    return f"https://drive.google.com/uc?export=download&id={m.group(1)}" if m else url
+
+
 def cmd_assets(args: argparse.Namespace) -> int:
     groups = args.only or list(assets.ASSETS_BY_GROUP)
     chosen = [a for g in groups for a in assets.ASSETS_BY_GROUP[g]]
@@ -51,9 +58,10 @@ def cmd_assets(args: argparse.Namespace) -> int:
             print(f"all {len(chosen)} assets in {assets.cache_dir(args.cache)} are valid")
         return 1 if problems else 0
     failed = []
+    urls = {assets.CHECKPOINT.name: drive_link(args.weights_url)} if args.weights_url else None
     for asset in chosen:
         try:
-            path = assets.fetch([asset], args.cache, args.source, args.mirror, _progress)[0]
+            path = assets.fetch([asset], args.cache, args.source, args.mirror, _progress, urls)[0]
             print(f"ok   {path}")
         except TRGError as e:
             failed.append(asset.name)
@@ -83,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--only", nargs="+", choices=list(assets.ASSETS_BY_GROUP), help="only these groups"
     )
+    p.add_argument("--weights-url", help="direct or Google Drive share link of state_dict.bin")
 
     p = sub.add_parser("node", help="run the trg_head_pose node (accepts --ros-args ...)")
     p.add_argument(

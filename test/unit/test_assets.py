@@ -153,3 +153,50 @@ def test_pickle_with_foreign_classes_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(AssetError, match=r"refusing to load collections\.Counter"):
         assets.fetch([asset], tmp_path / "c", source_dir=tmp_path)
+
+
+class DriveLikeHandler(Handler):
+    """Answers the first request with a Google-Drive-style confirmation form."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/uc"):
+            page = (
+                b'<html><body><form id="download-form" action="/download" method="get">'
+                b'<input type="hidden" name="id" value="abc">'
+                b'<input type="hidden" name="export" value="download">'
+                b'<input type="hidden" name="confirm" value="t">'
+                b'<input type="hidden" name="uuid" value="1234"></form></body></html>'
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
+        assert "confirm=t" in self.path and "uuid=1234" in self.path, self.path
+        self.path = "/triangles.npy"
+        super().do_GET()
+
+
+def test_large_file_confirmation_page_is_followed(server: Server, tmp_path: Path) -> None:
+    srv = Server(("127.0.0.1", 0), DriveLikeHandler)
+    srv.root, srv.truncate_next, srv.ranges_seen = server.root, set(), []
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        asset = assets.DATA_FILES[1]
+        link = f"{url(srv)}/uc?export=download&id=abc"
+        assets.fetch([asset], tmp_path, urls={asset.name: link})
+        assert assets.verify([asset], tmp_path) == []
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_drive_share_link_becomes_a_download_link() -> None:
+    from trg_ros.cli import drive_link
+
+    assert drive_link("https://drive.google.com/file/d/1AbC-x_9/view?usp=sharing") == (
+        "https://drive.google.com/uc?export=download&id=1AbC-x_9"
+    )
+    assert drive_link("https://example.org/w.bin") == "https://example.org/w.bin"

@@ -16,10 +16,12 @@ import os
 import pickle
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
 
@@ -77,7 +79,8 @@ CHECKPOINT = Asset(
     how_to_get=(
         f"download checkpoint-30/state_dict.bin of 'TRG*' (ARKitFace+300WLP) from "
         f"{CHECKPOINT_FOLDER_URL} in a browser, then run "
-        "`trg-ros assets fetch --from <its folder>`"
+        "`trg-ros assets fetch --from <its folder>` (or copy the file's share link and run "
+        "`trg-ros assets fetch --only weights --weights-url <link>`)"
     ),
 )
 DATA_FILES = (
@@ -226,7 +229,39 @@ def _install(src: Path, asset: Asset, dest: Path) -> None:
         tmp.replace(final)
 
 
-def _download(asset: Asset, url: str, part: Path, progress: Progress | None) -> None:
+class _FormParser(HTMLParser):
+    """The first form of an HTML page: its action and hidden inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and self.action is None:
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "hidden" and a.get("name"):
+            self.fields[a["name"]] = a.get("value", "")
+
+
+def _confirmed_url(asset: Asset, url: str, page: bytes) -> str:
+    """Google Drive answers large files with a "can't scan for viruses" page whose form
+    (id, export, confirm, uuid) leads to the file; follow it once."""
+    parser = _FormParser()
+    parser.feed(page.decode("utf-8", "replace"))
+    if not parser.action or "id" not in parser.fields:
+        raise AssetError(
+            f"{asset.name}: {url} returned a web page instead of the file (quota exceeded or "
+            f"sign-in needed?); {_remedy(asset)}"
+        )
+    action = urllib.parse.urljoin(url, parser.action)
+    return f"{action}?{urllib.parse.urlencode(parser.fields)}"
+
+
+def _download(
+    asset: Asset, url: str, part: Path, progress: Progress | None, confirmed: bool = False
+) -> None:
     have = part.stat().st_size if part.exists() else 0
     if have > asset.size:
         part.unlink()
@@ -236,6 +271,9 @@ def _download(asset: Asset, url: str, part: Path, progress: Progress | None) -> 
         request.add_header("Range", f"bytes={have}-")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
+            if response.headers.get_content_type() == "text/html" and not confirmed:
+                next_url = _confirmed_url(asset, url, response.read(1 << 20))
+                return _download(asset, next_url, part, progress, confirmed=True)
             if have and response.status != 206:
                 have = 0  # the server ignored the range: start over
             with part.open("ab" if have else "wb") as f:
@@ -272,6 +310,7 @@ def fetch(
     source_dir: str | Path | None = None,
     mirror: str | None = None,
     progress: Callable[[Asset], Progress | None] | None = None,
+    urls: dict[str, str] | None = None,
 ) -> list[Path]:
     """Install assets into the cache; already valid files are kept.
 
@@ -280,6 +319,7 @@ def fetch(
         cache: cache directory (default :func:`cache_dir`).
         source_dir: install from a local folder instead of the network.
         mirror: base URL serving the files under their cache names (replaces the pinned URLs).
+        urls: per-asset URL overrides by name, e.g. a Google Drive file link for the weights.
         progress: gives a per-file progress callback.
 
     Raises:
@@ -297,7 +337,9 @@ def fetch(
         if source_dir is not None:
             _install(_find_local(Path(source_dir), asset), asset, dest)
         else:
-            url = f"{mirror.rstrip('/')}/{asset.name}" if mirror else asset.url
+            url = (urls or {}).get(asset.name) or (
+                f"{mirror.rstrip('/')}/{asset.name}" if mirror else asset.url
+            )
             if url is None:
                 raise AssetError(f"{asset.name} has no direct download link: {asset.how_to_get}")
             part = dest / (asset.name + ".part")

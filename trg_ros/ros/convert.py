@@ -8,13 +8,13 @@ from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion, TransformStamped, Vector3
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import ColorRGBA, Header
-from trg_ros.msg import HeadPose, HeadPoseArray
 from visualization_msgs.msg import Marker, MarkerArray
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import CameraError
 from trg_ros.core.frames import GAZE_IN_FACE, face_pose, rotation_to_quaternion
 from trg_ros.core.types import Head
+from trg_ros.msg import HeadPose, HeadPoseArray
 
 
 class ImageError(ValueError):

@@ -19,7 +19,6 @@ from rcl_interfaces.msg import (
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from trg_ros.msg import HeadPoseArray
 from visualization_msgs.msg import MarkerArray
 
 from trg_ros.core import assets
@@ -31,7 +30,9 @@ from trg_ros.core.frames import SELLION_LANDMARK
 from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 from trg_ros.core.smoothing import OneEuroConfig
 from trg_ros.core.track import TrackerConfig
+from trg_ros.msg import HeadPoseArray
 from trg_ros.ros import convert
+from trg_ros.ros.external import StampPairing, vision_msgs_available
 from trg_ros.ros.params import NodeParams
 from trg_ros.ros.status import LatestSlot, Status
 from trg_ros.ros.tf import TFPublisher
@@ -91,6 +92,7 @@ class HeadPoseNode(LifecycleNode):
         self._worker: threading.Thread | None = None
         self._entities: list[Any] = []
         self._last_logged: dict[str, float] = {}
+        self._pairing: StampPairing | None = None
 
     # --- parameters -------------------------------------------------------------------
     def _read_params(self) -> NodeParams:
@@ -139,13 +141,27 @@ class HeadPoseNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         p = self.params
+        if p.external_detections and not vision_msgs_available():
+            self.get_logger().error(
+                "external_detections needs vision_msgs, which is not "
+                "installed (e.g. apt install ros-$ROS_DISTRO-vision-msgs)"
+            )
+            return TransitionCallbackReturn.FAILURE
+        self._pairing = None
+        if p.external_detections:
+            from vision_msgs.msg import Detection2DArray
+
+            self._pairing = StampPairing()
+            self._entities.append(
+                self.create_subscription(Detection2DArray, "detections", self._on_detections, 10)
+            )
         if p.compressed:
             sub = self.create_subscription(
                 CompressedImage, "image/compressed", self._on_image, qos_profile_sensor_data
             )
         else:
             sub = self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
-        self._entities = [
+        self._entities += [
             sub,
             self.create_subscription(
                 CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data
@@ -198,6 +214,7 @@ class HeadPoseNode(LifecycleNode):
             else:
                 self.destroy_subscription(e)
         self._entities = []
+        self._pairing = None
         if hasattr(self, "_tf"):
             self._tf.close()
 
@@ -217,7 +234,17 @@ class HeadPoseNode(LifecycleNode):
         self.status.count("received")
         if self._first_image_time is None:
             self._first_image_time = time.monotonic()
-        if self._slot.put(msg):
+        item = self._pairing.add_image(msg) if self._pairing is not None else msg
+        if item is not None and self._slot.put(item):
+            self.status.count("dropped_busy")
+
+    def _on_detections(self, msg: Any) -> None:
+        assert self._pairing is not None
+        before = self._pairing.unmatched
+        item = self._pairing.add_detections(msg)
+        if self._pairing.unmatched > before:
+            self._reject("unpaired", "images or detections without a partner of the same stamp")
+        if item is not None and self._slot.put(item):
             self.status.count("dropped_busy")
 
     def _work(self) -> None:
@@ -268,8 +295,9 @@ class HeadPoseNode(LifecycleNode):
         self.status.clear_problem("no_camera_info")
         return camera
 
-    def _process(self, msg: Image | CompressedImage) -> None:
+    def _process(self, item: Any) -> None:
         assert self.pipeline is not None
+        msg, detections = item if isinstance(item, tuple) else (item, None)
         try:
             rgb = (
                 convert.compressed_to_rgb(msg)
@@ -291,7 +319,7 @@ class HeadPoseNode(LifecycleNode):
             return
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         t0 = time.perf_counter()
-        result = self.pipeline.process(rgb, camera, stamp)
+        result = self.pipeline.process(rgb, camera, stamp, detections)
         heads = [h for h in result.heads if h.is_finite()]
         if len(heads) < len(result.heads):
             self._reject("non_finite", f"{len(result.heads) - len(heads)} face(s) gave NaN")

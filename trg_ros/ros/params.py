@@ -61,6 +61,13 @@ class NodeParams:
     smoothing_min_cutoff: float = _p(1.0, "One-Euro cutoff at rest (Hz)", 0.01, 100.0)
     smoothing_beta: float = _p(0.5, "One-Euro speed coefficient", 0.0, 100.0)
     smoothing_d_cutoff: float = _p(1.0, "One-Euro derivative cutoff (Hz)", 0.01, 100.0)
+    external_detections: bool = _p(
+        False,
+        "take face boxes from the detections topic "
+        "(vision_msgs/Detection2DArray, same stamps as the images) "
+        "instead of the built-in detector",
+        live=False,
+    )
     rectified: bool = _p(False, "image is rectified: use CameraInfo P, ignore D")
     compressed: bool = _p(False, "subscribe to image/compressed instead of image", live=False)
     camera_info_timeout: float = _p(

@@ -1,0 +1,1 @@
+"""The thin ROS 2 layer: the node, message conversions, parameters."""
