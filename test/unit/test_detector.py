@@ -8,11 +8,23 @@ import numpy as np
 import pytest
 import skimage.data
 
+from trg_ros.core import assets
+from trg_ros.core.assets import Asset
 from trg_ros.core.crop import landmark_box
 from trg_ros.core.detect.base import crop_box_from_detection
 from trg_ros.core.detect.blazeface import BlazeFace, iou, letterbox
+from trg_ros.core.errors import AssetError
 
 IMAGES = ("astronaut", "camera", "coffee", "chelsea")
+# Real portraits shipped in the face_recognition source distribution's tests (MIT), fetched
+# from PyPI into the test cache like any asset: pinned URL, size and SHA-256.
+PORTRAITS = Asset(
+    "face_recognition-1.3.0.tar.gz",
+    "https://files.pythonhosted.org/packages/6c/49/75dda409b94841f01cbbc34114c9b67ec618265084e4"
+    "d12d37ab838f4fd3/face_recognition-1.3.0.tar.gz",
+    3_182_249,
+    "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
+)
 
 
 def rgb(name: str) -> np.ndarray:
@@ -46,10 +58,29 @@ def reference_interpreter(detector_weights: Path):
     return it
 
 
-@pytest.mark.parametrize("name", IMAGES)
-def test_raw_outputs_match_tflite(detector: BlazeFace, reference_interpreter, name: str) -> None:
-    inp = letterbox(rgb(name))[0][None]
-    it = reference_interpreter
+@pytest.fixture(scope="module")
+def portraits(detector_weights: Path) -> dict[str, np.ndarray]:
+    import tarfile
+
+    import cv2
+
+    try:
+        path = assets.fetch([PORTRAITS], cache=detector_weights.parent)[0]
+    except AssetError as e:
+        pytest.skip(f"face_recognition test images unavailable: {e}")
+    images = {}
+    with tarfile.open(path) as tar:
+        for member in tar.getmembers():
+            if "/tests/test_images/" in member.name and member.isfile():
+                data = np.frombuffer(tar.extractfile(member).read(), np.uint8)
+                bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+                images[Path(member.name).name] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return images
+
+
+def compare_raw(detector: BlazeFace, interpreter, image: np.ndarray) -> None:
+    inp = letterbox(image)[0][None]
+    it = interpreter
     it.set_tensor(it.get_input_details()[0]["index"], inp)
     it.invoke()
     out = {d["name"]: it.get_tensor(d["index"]) for d in it.get_output_details()}
@@ -60,6 +91,22 @@ def test_raw_outputs_match_tflite(detector: BlazeFace, reference_interpreter, na
     ref_reg = out["reshaped_regressor_face_4"]
     assert (np.abs(reg - ref_reg) / np.maximum(1.0, np.abs(ref_reg))).max() <= 1e-4
     assert np.abs(logits - out["reshaped_classifier_face_4"][..., 0]).max() <= 1e-4
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_raw_outputs_match_tflite(detector: BlazeFace, reference_interpreter, name: str) -> None:
+    compare_raw(detector, reference_interpreter, rgb(name))
+
+
+def test_portraits_match_tflite_and_have_one_face(
+    detector: BlazeFace, reference_interpreter, portraits: dict[str, np.ndarray]
+) -> None:
+    assert len(portraits) == 7
+    for name, image in portraits.items():
+        compare_raw(detector, reference_interpreter, image)
+        faces = detector.detect(image)
+        assert len(faces) == 1, name
+        assert faces[0].score > 0.7, name
 
 
 def test_faces_found_where_they_are(detector: BlazeFace) -> None:
