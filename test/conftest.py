@@ -21,15 +21,9 @@ def need_reference() -> Path:
 
 
 def parity_state_dict() -> dict[str, torch.Tensor]:
-    """Rebuild the official-format state dict from the compacted npz (README recipe)."""
-    z = np.load(need_reference() / "trg_parity_weights.npz")
-    state = {}
-    for key in map(str, z["__order__"]):
-        if "q:" + key in z:
-            state[key] = torch.from_numpy(z["q:" + key].astype(np.float32) * z["s:" + key])
-        else:
-            state[key] = torch.from_numpy(np.array(z["r:" + key]))
-    return state
+    from trg_ros.tools.fixture import parity_state_dict as build
+
+    return build(need_reference())
 
 
 @pytest.fixture(scope="session")
