@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 EXIT_NO_WEIGHTS = 3
 FRAME_ID = "camera_optical_frame"
 ANSWER_TIMEOUT = 60.0  # s to wait for the node's answer to one frame
+RESEND = 2.0  # s after which an unanswered frame is published again
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -100,7 +101,11 @@ class Player:
         self.node.trigger_activate()
         self.thread.start()
         end = time.monotonic() + 20
-        while self.pub_img.get_subscription_count() == 0 and time.monotonic() < end:
+        while time.monotonic() < end and not (
+            self.pub_img.get_subscription_count()
+            and self.pub_info.get_subscription_count()
+            and self.player.count_publishers("heads")
+        ):
             time.sleep(0.05)
 
     def _on_heads(self, msg: object) -> None:
@@ -127,6 +132,19 @@ class Player:
         self.pub_info.publish(info)
         self.pub_img.publish(rgb_to_image(rgb, header))
         return header.stamp.sec, header.stamp.nanosec
+
+    def request(
+        self, rgb: np.ndarray, camera: CameraModel, stamp: float, timeout: float, resend: float
+    ) -> object | None:
+        """Publish a frame and wait for its ``heads``; best-effort images can be lost on the
+        way, so the same frame (same stamp) is sent again every ``resend`` seconds."""
+        end = time.monotonic() + timeout
+        while True:
+            key = self.publish(rgb, camera, stamp)
+            left = end - time.monotonic()
+            msg = self.wait(key, min(resend, left))
+            if msg is not None or left <= resend:
+                return msg
 
     def wait(self, key: tuple[int, int], timeout: float) -> object | None:
         with self.cond:
@@ -219,8 +237,10 @@ def run(args: argparse.Namespace) -> int:
                         "the focal length is a guess, so translations are only relative",
                         file=sys.stderr,
                     )
-            key = player.publish(frame.rgb, camera, frame.stamp)
-            msg = player.wait(key, 1.0 if live else ANSWER_TIMEOUT)
+            if live:  # the next camera frame is more useful than a resent one
+                msg = player.wait(player.publish(frame.rgb, camera, frame.stamp), 1.0)
+            else:
+                msg = player.request(frame.rgb, camera, frame.stamp, ANSWER_TIMEOUT, RESEND)
             if msg is None:
                 log.warning("no answer from the node for frame %d", index)
                 continue
