@@ -116,3 +116,38 @@ def test_biwi_helpers(tmp_path: Path) -> None:
     )
     k, r, t = read_biwi_cal(cal)
     assert k[0, 0] == 517 and np.allclose(r, np.eye(3)) and np.allclose(t, [-20, 1, 3])
+
+
+def test_biwi_layout_ground_truth_and_box(tmp_path: Path) -> None:
+    import pickle
+
+    from trg_ros.tools.evaluate import biwi_samples
+
+    hpdb = tmp_path / "hpdb"
+    (hpdb / "03").mkdir(parents=True)
+    r_ext = Rotation.from_euler("y", 5, degrees=True).as_matrix()
+    (hpdb / "03/rgb.cal").write_text(
+        "517 0 320\n0 517 240\n0 0 1\n\n0 0 0 0\n\n"
+        + "\n".join(" ".join(f"{v:.12f}" for v in row) for row in r_ext)
+        + "\n\n-20 1 3\n\n640 480\n"
+    )
+    r_head = Rotation.from_euler("x", 10, degrees=True).as_matrix()
+    (hpdb / "03/frame_00004_pose.txt").write_text(
+        "\n".join(" ".join(f"{v:.12f}" for v in row) for row in r_head) + "\n\n10 20 900\n"
+    )
+    cv2.imwrite(str(hpdb / "03/frame_00004_rgb.png"), np.zeros((480, 640, 3), np.uint8))
+    kpt = np.zeros((68, 3), np.float32)
+    kpt[:, 0] = np.linspace(580, 660, 68)  # runs off the right edge: the box is slid back in
+    kpt[:, 1] = np.linspace(100, 180, 68)
+    ann = {
+        "img_path": ["03/frame_00004_rgb.png"],
+        "pred_kpt": {"03/frame_00004_rgb.png": kpt},
+        "mesh": {"03": {"vertices": np.ones((10, 3)) * 50.0, "faces": np.zeros((4, 3))}},
+    }
+    (hpdb / "annot_mtcnn_fan.pkl").write_bytes(pickle.dumps(ann))
+    (sample,) = list(biwi_samples(hpdb))
+    np.testing.assert_allclose(sample.r_gt, r_ext @ r_head, atol=1e-9)
+    np.testing.assert_allclose(sample.t_gt, (r_ext @ [10, 20, 900] + [-20, 1, 3]) / 1000)
+    assert sample.box.right == 639 and sample.box.width == 120  # slid, size kept
+    np.testing.assert_allclose(sample.add_vertices, 0.05)
+    assert sample.camera.fx == 517

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from geometry_msgs.msg import TransformStamped
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -18,6 +20,8 @@ TF_QOS = QoSProfile(
 class TFPublisher:
     def __init__(self, node: Node) -> None:
         self._node = node
+        self._pub: Any = None
+        self._broadcaster: Any = None
         try:
             from tf2_ros import TransformBroadcaster
         except ImportError:

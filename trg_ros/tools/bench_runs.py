@@ -274,7 +274,12 @@ def pipeline(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, An
                     stages["convert"].append(t1 - t0)
                     stages["messages"].append(t3 - t2)
                     stages["total"].append(t3 - t0)
-                row = {"size": f"{w}x{h}", "faces": n, "found": faces, "variant": name}
+                row: dict[str, Any] = {
+                    "size": f"{w}x{h}",
+                    "faces": n,
+                    "found": faces,
+                    "variant": name,
+                }
                 for k, v in stages.items():
                     row[f"{k}_p50_ms"] = float(np.percentile(v, 50) * 1e3)
                 row["total_p90_ms"] = float(np.percentile(stages["total"], 90) * 1e3)

@@ -53,6 +53,16 @@ class Prediction:
 Predictor = Callable[[list[Sample]], list[Prediction]]
 
 
+def _image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file; a clear error when it cannot be read."""
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise TRGError(f"cannot read image {path}")
+    return img.shape[1], img.shape[0]
+
+
 def _read_rgb(path: Path) -> Callable[[], np.ndarray]:
     from trg_ros.tools.sources import read_image
 
@@ -76,9 +86,7 @@ def arkit_samples(
         verts, r_t = info["verts"].astype(np.float64), info["R_t"].astype(np.float64)
         r_gt, t_gt = D @ r_t[:3, :3].T @ D, D @ r_t[3, :3]
         v_head = verts @ D
-        import cv2
-
-        h, w = cv2.imread(str(img), cv2.IMREAD_UNCHANGED).shape[:2]
+        w, h = _image_size(img)
         k = np.array([[ARKIT_P00 * w / 2, 0, w / 2], [0, ARKIT_P00 * h / 2, h / 2], [0, 0, 1]])
         camera = CameraModel(k, w, h)
         lmk = camera.project(v_head[kpt_ind] @ r_gt.T + t_gt)
@@ -113,12 +121,8 @@ class _AnnotationUnpickler(pickle.Unpickler):
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
         if module == "trimesh.caching":
-            return _plain_array
+            return np.ndarray  # trimesh's ndarray subclass, read back as a plain array
         return super().find_class(module, name)
-
-
-def _plain_array(*args: object) -> np.ndarray:
-    return np.ndarray(*args)  # type: ignore[call-overload]
 
 
 def _read_matrix(lines: list[str]) -> np.ndarray:
@@ -174,10 +178,8 @@ def biwi_samples(hpdb: Path, annotation: Path | None = None) -> Iterator[Sample]
             if ln.strip()
         ]
         r_head, t_head = _read_matrix(pose_lines[0:3]), _read_matrix(pose_lines[3:4]).ravel()
-        import cv2
-
         img = hpdb / key
-        h, w = cv2.imread(str(img), cv2.IMREAD_UNCHANGED).shape[:2]
+        w, h = _image_size(img)
         box = slide_into(landmark_box(np.asarray(ann["pred_kpt"][key])[:, :2]), w, h)
         yield Sample(
             key,

@@ -109,7 +109,7 @@ def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> I
             infos = [t for t, ty in topics.items() if ty == "sensor_msgs/msg/CameraInfo"]
             ns = image_topic.rsplit("/", 1)[0]
             same_ns = [t for t in infos if t.rsplit("/", 1)[0] == ns]
-            info_topic = (same_ns or infos or [None])[0]
+            info_topic = (same_ns or infos or [None])[0]  # type: ignore[list-item]
         log.info(
             "bag %s: images from %s, intrinsics from %s", path, image_topic, info_topic or "(none)"
         )

@@ -73,6 +73,11 @@ class BasicBlock(nn.Module):
 class ResNet18Trunk(nn.Module):
     """ResNet-18 without pool/fc: (B, 3, 192, 192) -> (B, 512, 6, 6)."""
 
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
+
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
@@ -110,6 +115,9 @@ class PointMLP(nn.Module):
 class Regressor(nn.Module):
     """One refinement step: residual updates of the face shape and the pose vector."""
 
+    init_face: torch.Tensor
+    init_head_pose: torch.Tensor
+
     def __init__(self, in_features: int) -> None:
         super().__init__()
         self.register_buffer("init_face", torch.zeros(1, NUM_VERTICES, 3))
@@ -141,6 +149,9 @@ class TRGNet(nn.Module):
         sampled_vertices: (305,) int64 indices into the 1220 vertices (official
             ``arkit_subsample.pkl`` key ``1220_to_305``); not part of the checkpoint.
     """
+
+    points_grid: torch.Tensor
+    sampled_vertices: torch.Tensor
 
     def __init__(self, sampled_vertices: torch.Tensor) -> None:
         super().__init__()
@@ -194,8 +205,9 @@ class TRGNet(nn.Module):
         batch = img.shape[0]
 
         fmap = self.feature_extractor(img)
-        face = self.regressor[0].init_face.expand(batch, -1, -1)
-        pose = self.regressor[0].init_head_pose.expand(batch, -1)
+        first: Regressor = self.regressor[0]  # type: ignore[assignment]
+        face = first.init_face.expand(batch, -1, -1)
+        pose = first.init_head_pose.expand(batch, -1)
         out = TRGOutput([face], [pose], [], [], [], torch.empty(0))
         grid = self.points_grid.transpose(1, 2).unsqueeze(2).expand(batch, -1, -1, -1)
         for i in range(NUM_ITERATIONS):
