@@ -162,10 +162,10 @@ def _remedy(asset: Asset) -> str:
     )
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Admits numpy array reconstruction and nothing else."""
+class NumpyOnlyUnpickler(pickle.Unpickler):
+    """Admits numpy arrays (and what a subclass adds to ``ALLOWED``), nothing else."""
 
-    _ALLOWED: ClassVar[set[tuple[str, str]]] = {
+    ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
@@ -173,14 +173,18 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     }
 
     def find_class(self, module: str, name: str) -> object:
-        if (module, name) not in self._ALLOWED:
+        if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
         return super().find_class(module, name)
+
+    @classmethod
+    def loads(cls, data: bytes) -> object:
+        return cls(io.BytesIO(data)).load()
 
 
 def _convert_pickle(path: Path, asset: Asset, dest: Path) -> None:
     try:
-        data = _NumpyOnlyUnpickler(io.BytesIO(path.read_bytes())).load()
+        data = NumpyOnlyUnpickler.loads(path.read_bytes())
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
         raise AssetError(f"{asset.name}: cannot convert to .npy: {e}") from e
     for key, out_name in zip(asset.npy_keys, asset.converted_names(), strict=True):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import pickle
 import sys
@@ -103,14 +102,10 @@ def arkit_samples(
 
 
 # --- BIWI ----------------------------------------------------------------------------------
-class _AnnotationUnpickler(pickle.Unpickler):
+class _AnnotationUnpickler(assets.NumpyOnlyUnpickler):
     """Containers and numpy arrays only (the annotation file is user-supplied data)."""
 
-    _ALLOWED: ClassVar[set[tuple[str, str]]] = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
+    ALLOWED: ClassVar[set[tuple[str, str]]] = assets.NumpyOnlyUnpickler.ALLOWED | {
         ("numpy.core.multiarray", "scalar"),
         ("numpy._core.multiarray", "scalar"),
         ("collections", "OrderedDict"),
@@ -118,9 +113,7 @@ class _AnnotationUnpickler(pickle.Unpickler):
     }
 
     def find_class(self, module: str, name: str) -> object:
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-        if module == "trimesh.caching":
+        if module == "trimesh.caching" and name == "TrackedArray":
             return np.ndarray  # trimesh's ndarray subclass, read back as a plain array
         return super().find_class(module, name)
 
@@ -159,7 +152,10 @@ def biwi_samples(hpdb: Path, annotation: Path | None = None) -> Iterator[Sample]
             f"BIWI annotation {annotation} not found (annot_mtcnn_fan.pkl, see "
             "docs/eval.md for where to get it)"
         )
-    ann = _AnnotationUnpickler(io.BytesIO(annotation.read_bytes())).load()
+    try:
+        ann = _AnnotationUnpickler.loads(annotation.read_bytes())
+    except (pickle.UnpicklingError, EOFError, ValueError) as e:
+        raise TRGError(f"cannot read {annotation}: {e}") from e
     missing = [k for k in ann["img_path"] if k not in ann["pred_kpt"]]
     if missing:
         raise TRGError(
