@@ -35,12 +35,21 @@ def _describe(device: torch.device) -> dict[str, Any]:
     return info
 
 
-def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
-    """TRG forward only, per precision mode and batch size, vs fp32 eager in the same run."""
+def _load(files: assets.ModelFiles, args: argparse.Namespace):
+    """Device, machine description, TRG and the landmark indices, shared by the benches."""
     device = resolve_device(args.device)
     info = _describe(device)
-    net = load_trg(files.weights, files.sampled_vertices)
-    kpt = np.load(files.landmark_vertices)
+    return (
+        device,
+        info,
+        load_trg(files.weights, files.sampled_vertices),
+        np.load(files.landmark_vertices),
+    )
+
+
+def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
+    """TRG forward only, per precision mode and batch size, vs fp32 eager in the same run."""
+    device, info, net, kpt = _load(files, args)
     modes = {
         "fp32-eager (baseline)": EstimatorConfig(str(device), optimise=False),
         "fp32-fast": EstimatorConfig(str(device)),
@@ -229,10 +238,7 @@ def pipeline(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, An
     from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
     from trg_ros.ros import convert
 
-    device = resolve_device(args.device)
-    info = _describe(device)
-    net = load_trg(files.weights, files.sampled_vertices)
-    kpt = np.load(files.landmark_vertices)
+    device, info, net, kpt = _load(files, args)
     detector_ = BlazeFace(files.detector, device=str(device))
     configs = {
         "baseline (fp32 eager)": EstimatorConfig(str(device), optimise=False),
