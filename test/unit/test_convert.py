@@ -1,0 +1,122 @@
+"""Message conversions: every supported encoding, row padding, CameraInfo, poses and markers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sensor_msgs.msg", reason="ROS 2 messages are not installed")
+
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+
+from trg_ros.core.errors import CameraError
+from trg_ros.ros import convert
+
+RNG = np.random.default_rng(0)
+RGB = RNG.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+
+
+def image(arr: np.ndarray, encoding: str, pad: int = 0, big_endian: bool = False) -> Image:
+    h, w = arr.shape[:2]
+    raw = arr.astype(arr.dtype.newbyteorder(">" if big_endian else "<")).tobytes()
+    row = len(raw) // h
+    rows = [raw[i * row : (i + 1) * row] + b"\xaa" * pad for i in range(h)]
+    msg = Image(height=h, width=w, encoding=encoding, step=row + pad, is_bigendian=int(big_endian))
+    msg.data = b"".join(rows)
+    return msg
+
+
+@pytest.mark.parametrize("pad", [0, 3])
+def test_colour_encodings(pad: int) -> None:
+    np.testing.assert_array_equal(convert.image_to_rgb(image(RGB, "rgb8", pad)), RGB)
+    np.testing.assert_array_equal(
+        convert.image_to_rgb(image(RGB[..., ::-1].copy(), "bgr8", pad)), RGB
+    )
+    rgba = np.dstack([RGB, np.full(RGB.shape[:2], 7, np.uint8)])
+    np.testing.assert_array_equal(convert.image_to_rgb(image(rgba, "rgba8", pad)), RGB)
+    bgra = np.dstack([RGB[..., ::-1], np.full(RGB.shape[:2], 7, np.uint8)])
+    np.testing.assert_array_equal(convert.image_to_rgb(image(bgra, "bgra8", pad)), RGB)
+
+
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_mono_encodings(big_endian: bool) -> None:
+    grey = RGB[..., 0]
+    out = convert.image_to_rgb(image(grey, "mono8"))
+    assert out.shape == (6, 8, 3) and np.array_equal(out[..., 1], grey)
+    grey16 = grey.astype(np.uint16) * 256 + 17
+    out16 = convert.image_to_rgb(image(grey16, "mono16", big_endian=big_endian))
+    np.testing.assert_array_equal(out16[..., 2], grey)  # top 8 bits
+
+
+def pack422(y: np.ndarray, u: np.ndarray, v: np.ndarray, order: str) -> np.ndarray:
+    """Packed 4:2:2 from full-size Y and per-pair U, V: YUYV or UYVY (ROS "yuv422")."""
+    parts = {"Y0": y[:, 0::2], "Y1": y[:, 1::2], "U": u, "V": v}
+    seq = ("Y0", "U", "Y1", "V") if order == "yuyv" else ("U", "Y0", "V", "Y1")
+    return np.stack([parts[p] for p in seq], -1).reshape(y.shape[0], y.shape[1], 2)
+
+
+def test_yuv422_both_byte_orders() -> None:
+    y = RNG.integers(16, 236, (6, 8), dtype=np.uint8)
+    u, v = (RNG.integers(16, 241, (6, 4), dtype=np.uint8) for _ in range(2))
+    a = convert.image_to_rgb(image(pack422(y, u, v, "yuyv"), "yuyv"))
+    b = convert.image_to_rgb(image(pack422(y, u, v, "uyvy"), "yuv422"))
+    np.testing.assert_array_equal(a, b)  # the same picture through both byte orders
+    # Without chroma the picture is grey and its brightness follows Y (video range 16-235).
+    neutral = np.full((6, 4), 128, np.uint8)
+    grey = convert.image_to_rgb(image(pack422(y, neutral, neutral, "yuyv"), "yuyv")).astype(int)
+    assert np.abs(grey[..., 0] - grey[..., 1]).max() <= 1
+    expected = (y.astype(float) - 16) * 255 / 219
+    assert np.abs(grey[..., 1] - expected).max() <= 2
+
+
+@pytest.mark.parametrize("pattern", ["rggb", "bggr", "gbrg", "grbg"])
+def test_bayer_patterns_recover_a_flat_colour(pattern: str) -> None:
+    colour = {"r": 200, "g": 120, "b": 40}
+    mosaic = np.zeros((8, 8), np.uint8)
+    for dy in range(2):
+        for dx in range(2):
+            mosaic[dy::2, dx::2] = colour[pattern[2 * dy + dx]]
+    out = convert.image_to_rgb(image(mosaic, f"bayer_{pattern}8"))
+    np.testing.assert_allclose(out[3:5, 3:5].reshape(-1, 3).mean(0), [200, 120, 40], atol=2)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda m: setattr(m, "encoding", "32FC1"), "unsupported encoding"),
+        (lambda m: setattr(m, "data", bytes(m.data)[:-1]), "expected step x height"),
+        (lambda m: setattr(m, "step", 3), "shorter than"),
+    ],
+)
+def test_bad_images_are_explained(mutate, match: str) -> None:
+    msg = image(RGB, "rgb8")
+    mutate(msg)
+    with pytest.raises(convert.ImageError, match=match):
+        convert.image_to_rgb(msg)
+
+
+def test_camera_info() -> None:
+    info = CameraInfo(
+        width=640, height=480, distortion_model="plumb_bob", d=[0.1, 0.0, 0.0, 0.0, 0.0]
+    )
+    info.k = [500.0, 0, 320, 0, 510.0, 240, 0, 0, 1]
+    info.p = [400.0, 0, 300, 0, 0, 400.0, 250, 0, 0, 0, 1, 0]
+    cam = convert.camera_from_info(info)
+    assert cam.fx == 500 and cam.fy == 510 and cam.has_distortion
+    rect = convert.camera_from_info(info, rectified=True)
+    assert rect.fx == 400 and rect.principal_point == (300, 250) and not rect.has_distortion
+    info.distortion_model = "equidistant"
+    with pytest.raises(CameraError, match="equidistant"):
+        convert.camera_from_info(info)
+    info.k = [0.0] * 9
+    info.d = []
+    with pytest.raises(CameraError, match="not calibrated"):
+        convert.camera_from_info(info)
+
+
+def test_rgb_round_trip_and_header() -> None:
+    header = Header(frame_id="cam")
+    msg = convert.rgb_to_image(RGB, header)
+    assert msg.header.frame_id == "cam" and msg.step == 24
+    np.testing.assert_array_equal(convert.image_to_rgb(msg), RGB)
