@@ -41,9 +41,10 @@ def test_wrong_shape(model_dir: Path, tmp_path: Path) -> None:
     assert "predict_68_lmk.0.bias" in one_line(e) and "(5,)" in str(e.value)
 
 
-def test_truncated_file(model_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep", [0.5, 5000, 10])
+def test_truncated_file(model_dir: Path, tmp_path: Path, keep: float) -> None:
     data = (model_dir / "state_dict.bin").read_bytes()
-    (tmp_path / "w.bin").write_bytes(data[: len(data) // 2])
+    (tmp_path / "w.bin").write_bytes(data[: int(len(data) * keep) if keep < 1 else int(keep)])
     with pytest.raises(CheckpointError) as e:
         load(model_dir, tmp_path / "w.bin")
     assert "truncated" in one_line(e)

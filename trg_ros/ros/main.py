@@ -26,13 +26,18 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
     executor.add_node(node)
     try:
         if autostart:
-            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-                node.get_logger().fatal("could not configure; see the error above")
-                return 1
-            node.trigger_activate()
-            node.get_logger().info(
-                f"active: waiting for images on {node.resolve_topic_name('image')}"
-            )
+            if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+                node.trigger_activate()
+                node.get_logger().info(
+                    f"active: waiting for images on {node.resolve_topic_name('image')}"
+                )
+            else:  # stay up, unconfigured, so the problem can be fixed without a restart
+                node.get_logger().error(
+                    "staying unconfigured: fix the parameter named above (e.g. `ros2 param set "
+                    f"{node.get_fully_qualified_name()} weights /path/state_dict.bin`), then "
+                    f"`ros2 lifecycle set {node.get_fully_qualified_name()} configure` and "
+                    "`activate`"
+                )
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

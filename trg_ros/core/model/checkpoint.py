@@ -24,7 +24,14 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError) as e:
+    except (
+        RuntimeError,
+        EOFError,
+        OSError,
+        zipfile.BadZipFile,
+        pickle.UnpicklingError,
+        ValueError,
+    ) as e:
         raise CheckpointError(
             f"checkpoint {path} ({path.stat().st_size} bytes) cannot be read: it is truncated or "
             f"not a torch state dict ({type(e).__name__}: {str(e).splitlines()[0][:120]})"

@@ -1,0 +1,81 @@
+"""A broken checkpoint: a one-line error, the node stays up, and can be fixed without restart."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import skimage.data
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from trg_ros.msg import HeadPoseArray
+
+from trg_ros.ros.convert import rgb_to_image
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+
+def call(col, client, request):
+    assert client.wait_for_service(timeout_sec=20)
+    future = client.call_async(request)
+    assert col.wait_for(future.done, 30)
+    return future.result()
+
+
+def test_corrupt_weights_then_fixed_live(
+    node_process, collector_factory, model_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "state_dict.bin"
+    broken.write_bytes((model_dir / "state_dict.bin").read_bytes()[:5000])
+    proc = node_process(f"weights:={broken}")
+    col = collector_factory({"heads": HeadPoseArray})
+    get_state = col.node.create_client(GetState, "/trg_head_pose/get_state")
+    assert call(col, get_state, GetState.Request()).current_state.label == "unconfigured"
+    log = tmp_path / "node0.log"
+    assert col.wait_for(lambda: "truncated" in log.read_text(), 10)
+    assert proc.poll() is None  # still running
+
+    set_params = col.node.create_client(SetParameters, "/trg_head_pose/set_parameters")
+    value = ParameterValue(
+        type=ParameterType.PARAMETER_STRING, string_value=str(model_dir / "state_dict.bin")
+    )
+    assert (
+        call(
+            col,
+            set_params,
+            SetParameters.Request(parameters=[Parameter(name="weights", value=value)]),
+        )
+        .results[0]
+        .successful
+    )
+    change = col.node.create_client(ChangeState, "/trg_head_pose/change_state")
+    for transition in (Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
+        req = ChangeState.Request()
+        req.transition.id = transition
+        assert call(col, change, req).success
+    assert call(col, get_state, GetState.Request()).current_state.label == "active"
+
+    pub_img = col.publisher(Image, "image")
+    pub_info = col.publisher(CameraInfo, "camera_info")
+
+    def send() -> bool:
+        header = Header(stamp=col.node.get_clock().now().to_msg(), frame_id="cam")
+        info = CameraInfo(
+            header=header,
+            width=512,
+            height=512,
+            distortion_model="plumb_bob",
+            d=[0.0] * 5,
+            k=[600.0, 0, 256, 0, 600.0, 256, 0, 0, 1],
+        )
+        pub_info.publish(info)
+        time.sleep(0.1)
+        pub_img.publish(rgb_to_image(skimage.data.astronaut(), header))
+        return col.wait_for(lambda: any(m.heads for m in col.get("heads")), 1.0)
+
+    assert col.wait_for(send, 30)
