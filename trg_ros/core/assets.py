@@ -9,24 +9,20 @@ converted to ``.npy`` so nothing is unpickled at run time.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import logging
 import os
 import pickle
 import shutil
-import urllib.error
-import urllib.parse
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from trg_ros.core.download import CHUNK, Progress, download
 from trg_ros.core.errors import AssetError
 
 log = logging.getLogger(__name__)
@@ -34,10 +30,6 @@ log = logging.getLogger(__name__)
 UPSTREAM_COMMIT = "7cb6bb5e072c751d83d10755908ce27159ac7ac1"
 _RAW = f"https://raw.githubusercontent.com/asw91666/TRG-Release/{UPSTREAM_COMMIT}"
 CHECKPOINT_FOLDER_URL = "https://drive.google.com/drive/folders/1eymumNT307y7nyvMsZD0wuSPtmEkYyWv"
-CHUNK = 1 << 20
-
-# Called with (bytes done, bytes total) while a file is fetched.
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -233,81 +225,6 @@ def _install(src: Path, asset: Asset, dest: Path) -> None:
         tmp.replace(final)
 
 
-class _FormParser(HTMLParser):
-    """The first form of an HTML page: its action and hidden inputs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form" and self.action is None:
-            self.action = a.get("action", "")
-        elif tag == "input" and a.get("type") == "hidden" and a.get("name"):
-            self.fields[a["name"]] = a.get("value", "")
-
-
-def _confirmed_url(asset: Asset, url: str, page: bytes) -> str:
-    """Google Drive answers large files with a "can't scan for viruses" page whose form
-    (id, export, confirm, uuid) leads to the file; follow it once."""
-    parser = _FormParser()
-    parser.feed(page.decode("utf-8", "replace"))
-    if not parser.action or "id" not in parser.fields:
-        raise AssetError(
-            f"{asset.name}: {url} returned a web page instead of the file (quota exceeded or "
-            f"sign-in needed?); {_remedy(asset)}"
-        )
-    action = urllib.parse.urljoin(url, parser.action)
-    return f"{action}?{urllib.parse.urlencode(parser.fields)}"
-
-
-def _download(
-    asset: Asset, url: str, part: Path, progress: Progress | None, confirmed: bool = False
-) -> None:
-    have = part.stat().st_size if part.exists() else 0
-    if have > asset.size:
-        part.unlink()
-        have = 0
-    request = urllib.request.Request(url, headers={"User-Agent": "trg-ros"})
-    if have:
-        request.add_header("Range", f"bytes={have}-")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            if response.headers.get_content_type() == "text/html" and not confirmed:
-                next_url = _confirmed_url(asset, url, response.read(1 << 20))
-                return _download(asset, next_url, part, progress, confirmed=True)
-            if have and response.status != 206:
-                have = 0  # the server ignored the range: start over
-            with part.open("ab" if have else "wb") as f:
-                done = have
-                for block in iter(lambda: response.read(CHUNK), b""):
-                    f.write(block)
-                    done += len(block)
-                    if progress:
-                        progress(done, asset.size)
-    except urllib.error.HTTPError as e:
-        if e.code == 416 and have == asset.size:
-            return  # already complete
-        raise AssetError(f"{asset.name}: {url} answered HTTP {e.code}; {_remedy(asset)}") from e
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
-        raise _interrupted(
-            asset, url, part, str(getattr(e, "reason", e)) or type(e).__name__
-        ) from e
-    if part.stat().st_size < asset.size:
-        raise _interrupted(asset, url, part, "the connection closed early")
-
-
-def _interrupted(asset: Asset, url: str, part: Path, reason: str) -> AssetError:
-    have = part.stat().st_size if part.exists() else 0
-    return AssetError(
-        f"{asset.name}: could not download {url} ({reason}); are you offline? {have} of "
-        f"{asset.size} bytes kept in {part}: run the same command again to resume, or download "
-        "the file by hand and run `trg-ros assets fetch --from <its folder>`"
-    )
-
-
 def fetch(
     assets: Iterable[Asset] = MANIFEST,
     cache: str | Path | None = None,
@@ -347,7 +264,14 @@ def fetch(
             if url is None:
                 raise AssetError(f"{asset.name} has no direct download link: {asset.how_to_get}")
             part = dest / (asset.name + ".part")
-            _download(asset, url, part, progress(asset) if progress else None)
+            download(
+                url,
+                part,
+                asset.size,
+                asset.name,
+                _remedy(asset),
+                progress(asset) if progress else None,
+            )
             try:
                 _install(part, asset, dest)
             except AssetError:

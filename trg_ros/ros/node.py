@@ -9,67 +9,29 @@ from typing import Any
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PoseStamped
 from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
     SetParametersResult,
 )
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from visualization_msgs.msg import MarkerArray
 
 from trg_ros.core import assets
-from trg_ros.core.camera import CameraModel
 from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
-from trg_ros.core.errors import CameraError, TRGError
+from trg_ros.core.errors import TRGError
 from trg_ros.core.estimator import EstimatorConfig, HeadPoseEstimator
 from trg_ros.core.frames import SELLION_LANDMARK
-from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
-from trg_ros.core.smoothing import OneEuroConfig
-from trg_ros.core.track import TrackerConfig
-from trg_ros.msg import HeadPoseArray
-from trg_ros.ros import convert
+from trg_ros.core.pipeline import HeadPosePipeline
+from trg_ros.ros import convert, intrinsics
 from trg_ros.ros.external import StampPairing, vision_msgs_available
-from trg_ros.ros.params import NodeParams
+from trg_ros.ros.intrinsics import Intrinsics
+from trg_ros.ros.outputs import Outputs
+from trg_ros.ros.params import NodeParams, descriptor, pipeline_config
 from trg_ros.ros.status import LatestSlot, Status
-from trg_ros.ros.tf import TFPublisher
 
 NODE_NAME = "trg_head_pose"
 MIN_IMAGE_SIDE = 16  # px; nothing smaller can hold a face the detector finds
 LOG_EVERY = 5.0  # s between log lines for the same kind of dropped frame
-
-
-def descriptor(meta: dict[str, Any], default: Any) -> ParameterDescriptor:
-    """Description and range from the NodeParams field, so rclpy rejects out-of-range values."""
-    desc = ParameterDescriptor(description=meta["doc"])
-    if meta["choices"]:
-        desc.additional_constraints = "one of: " + ", ".join(meta["choices"])
-    if not meta["live"]:
-        desc.additional_constraints += " (applies at the next configure)"
-    if meta["lo"] is not None and isinstance(default, int) and not isinstance(default, bool):
-        desc.integer_range = [
-            IntegerRange(from_value=int(meta["lo"]), to_value=int(meta["hi"]), step=1)
-        ]
-    elif meta["lo"] is not None:
-        desc.floating_point_range = [
-            FloatingPointRange(from_value=float(meta["lo"]), to_value=float(meta["hi"]), step=0.0)
-        ]
-    return desc
-
-
-def pipeline_config(p: NodeParams) -> PipelineConfig:
-    return PipelineConfig(
-        max_faces=p.max_faces,
-        min_face_size=p.min_face_size,
-        detect_every=p.detect_every,
-        refine_passes=p.refine_passes,
-        smoothing=p.smoothing,
-        one_euro=OneEuroConfig(p.smoothing_min_cutoff, p.smoothing_beta, p.smoothing_d_cutoff),
-        tracker=TrackerConfig(min_hits=p.min_hits, max_age=p.max_age),
-    )
 
 
 class HeadPoseNode(LifecycleNode):
@@ -86,13 +48,13 @@ class HeadPoseNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.status = Status()
         self.pipeline: HeadPosePipeline | None = None
-        self._camera_infos: dict[str, CameraInfo] = {}
-        self._first_image_time: float | None = None
+        self._intrinsics = Intrinsics()
         self._slot = LatestSlot()
         self._worker: threading.Thread | None = None
         self._entities: list[Any] = []
         self._last_logged: dict[str, float] = {}
         self._pairing: StampPairing | None = None
+        self._outputs: Outputs | None = None
 
     # --- parameters -------------------------------------------------------------------
     def _read_params(self) -> NodeParams:
@@ -167,20 +129,11 @@ class HeadPoseNode(LifecycleNode):
                 CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data
             ),
         ]
-        self._pub_pose = self.create_publisher(PoseStamped, "head_pose", 10)
-        self._pub_heads = self.create_publisher(HeadPoseArray, "heads", 10)
-        self._pub_markers = self.create_publisher(MarkerArray, "head_markers", 10)
+        self._outputs = Outputs(self, self._sellion, self._triangles)
         self._pub_diag = self.create_publisher(
             DiagnosticArray, "/diagnostics", QoSProfile(depth=10)
         )
-        self._tf = TFPublisher(self)
-        self._entities += [
-            self._pub_pose,
-            self._pub_heads,
-            self._pub_markers,
-            self._pub_diag,
-            self.create_timer(1.0, self._publish_diagnostics),
-        ]
+        self._entities += [self._pub_diag, self.create_timer(1.0, self._publish_diagnostics)]
         self._slot = LatestSlot()
         self._worker = threading.Thread(target=self._work, name="trg_worker", daemon=True)
         self._worker.start()
@@ -215,8 +168,9 @@ class HeadPoseNode(LifecycleNode):
                 self.destroy_subscription(e)
         self._entities = []
         self._pairing = None
-        if hasattr(self, "_tf"):
-            self._tf.close()
+        if self._outputs is not None:
+            self._outputs.close()
+            self._outputs = None
 
     def _free(self) -> None:
         if self.pipeline is not None and self.pipeline.estimator.device.type == "cuda":
@@ -228,12 +182,11 @@ class HeadPoseNode(LifecycleNode):
 
     # --- callbacks --------------------------------------------------------------------
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        self._camera_infos[msg.header.frame_id] = msg
+        self._intrinsics.store(msg)
 
     def _on_image(self, msg: Image | CompressedImage) -> None:
         self.status.count("received")
-        if self._first_image_time is None:
-            self._first_image_time = time.monotonic()
+        self._intrinsics.image_seen()
         item = self._pairing.add_image(msg) if self._pairing is not None else msg
         if item is not None and self._slot.put(item):
             self.status.count("dropped_busy")
@@ -265,36 +218,6 @@ class HeadPoseNode(LifecycleNode):
             self._last_logged[reason] = now
             self.get_logger().warning(f"frame dropped ({reason}): {message}")
 
-    def _camera_for(self, msg: Image | CompressedImage, rgb: np.ndarray) -> CameraModel | None:
-        info = self._camera_infos.get(msg.header.frame_id)
-        h, w = rgb.shape[:2]
-        if info is None:
-            waited = time.monotonic() - (self._first_image_time or time.monotonic())
-            if waited < self.params.camera_info_timeout:
-                self.status.count("dropped_waiting_camera_info")
-                return None
-            if not self.params.allow_guessed_intrinsics:
-                self._reject(
-                    "no_camera_info",
-                    f"no CameraInfo for frame "
-                    f"'{msg.header.frame_id}' on {self.resolve_topic_name('camera_info')}"
-                    f" after {self.params.camera_info_timeout:g} s",
-                )
-                return None
-            self.status.problem(
-                "guessed_intrinsics",
-                "no CameraInfo: focal length guessed as w + h, translation is only relative",
-            )
-            return CameraModel.guess(w, h)
-        try:
-            camera = convert.camera_from_info(info, self.params.rectified)
-            camera.check_image(w, h)
-        except CameraError as e:
-            self._reject("camera_info", str(e))
-            return None
-        self.status.clear_problem("no_camera_info")
-        return camera
-
     def _process(self, item: Any) -> None:
         assert self.pipeline is not None
         msg, detections = item if isinstance(item, tuple) else (item, None)
@@ -314,51 +237,46 @@ class HeadPoseNode(LifecycleNode):
                 f"to hold a face (shorter side < {MIN_IMAGE_SIDE} px)",
             )
             return
-        camera = self._camera_for(msg, rgb)
-        if camera is None:
+        p = self.params
+        camera, reason, message = self._intrinsics.resolve(
+            msg.header.frame_id,
+            rgb.shape[1],
+            rgb.shape[0],
+            p.camera_info_timeout,
+            p.rectified,
+            p.allow_guessed_intrinsics,
+            self.resolve_topic_name("camera_info"),
+        )
+        if reason == intrinsics.WAITING:
+            self.status.count("dropped_waiting_camera_info")
             return
+        if camera is None:
+            self._reject(reason or intrinsics.INVALID, message)
+            return
+        if reason is not None:  # processed, but the user must know
+            self.status.warn(reason, message)
+        else:
+            self.status.clear_problem(intrinsics.MISSING)
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         t0 = time.perf_counter()
         result = self.pipeline.process(rgb, camera, stamp, detections)
         heads = [h for h in result.heads if h.is_finite()]
         if len(heads) < len(result.heads):
             self._reject("non_finite", f"{len(result.heads) - len(heads)} face(s) gave NaN")
-        self._publish(msg.header, heads, result.lost_ids)
+        if self._outputs is None or not self.context.ok():
+            return  # deactivated or shutting down while this frame was processed
+        self._outputs.publish(msg.header, heads, result.lost_ids, self.params)
         self.status.latency(time.perf_counter() - t0)
         self.status.count("processed")
         self.status.count("faces", len(heads))
         for reason in ("bad_image", "camera_info", "non_finite", "image_too_small"):
             self.status.clear_problem(reason)
 
-    def _publish(self, header: Any, heads: list[Any], lost: list[str]) -> None:
-        if not self.context.ok():
-            return  # shutting down: the publishers are gone
-        p = self.params
-        self._pub_heads.publish(
-            convert.heads_msg(heads, header, self._sellion, p.publish_landmarks_3d)
-        )
-        primary = convert.primary_head(heads)
-        if primary is not None:
-            self._pub_pose.publish(convert.pose_stamped(primary, header, self._sellion))
-        if p.publish_tf and heads:
-            self._tf.send(
-                [
-                    t
-                    for h in heads
-                    for t in convert.transforms(h, header, self._sellion, p.face_frame_prefix)
-                ]
-            )
-        if p.publish_markers and (heads or lost):
-            mesh = self._triangles if p.marker_mesh else None
-            self._pub_markers.publish(
-                convert.markers(heads, lost, header, p.face_frame_prefix, self._sellion, mesh)
-            )
-
     def _publish_diagnostics(self) -> None:
         extra = {
             "device": self.status.hardware_id,
             "model": getattr(self, "_model_name", ""),
-            "camera_info_frames": ",".join(sorted(self._camera_infos)) or "none",
+            "camera_info_frames": ",".join(sorted(self._intrinsics.infos)) or "none",
         }
         self._pub_diag.publish(
             self.status.diagnostics(self.get_clock().now().to_msg(), self.get_name(), extra)

@@ -11,7 +11,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
 from trg_ros.core.crop import PRINCIPAL_POINT_MODES
+from trg_ros.core.pipeline import PipelineConfig
+from trg_ros.core.smoothing import OneEuroConfig
+from trg_ros.core.track import TrackerConfig
 
 
 def _p(
@@ -102,3 +107,33 @@ class NodeParams:
 
     def defaults(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def descriptor(meta: dict[str, Any], default: Any) -> ParameterDescriptor:
+    """Description and range from the NodeParams field, so rclpy rejects out-of-range values."""
+    desc = ParameterDescriptor(description=meta["doc"])
+    if meta["choices"]:
+        desc.additional_constraints = "one of: " + ", ".join(meta["choices"])
+    if not meta["live"]:
+        desc.additional_constraints += " (applies at the next configure)"
+    if meta["lo"] is not None and isinstance(default, int) and not isinstance(default, bool):
+        desc.integer_range = [
+            IntegerRange(from_value=int(meta["lo"]), to_value=int(meta["hi"]), step=1)
+        ]
+    elif meta["lo"] is not None:
+        desc.floating_point_range = [
+            FloatingPointRange(from_value=float(meta["lo"]), to_value=float(meta["hi"]), step=0.0)
+        ]
+    return desc
+
+
+def pipeline_config(p: NodeParams) -> PipelineConfig:
+    return PipelineConfig(
+        max_faces=p.max_faces,
+        min_face_size=p.min_face_size,
+        detect_every=p.detect_every,
+        refine_passes=p.refine_passes,
+        smoothing=p.smoothing,
+        one_euro=OneEuroConfig(p.smoothing_min_cutoff, p.smoothing_beta, p.smoothing_d_cutoff),
+        tracker=TrackerConfig(min_hits=p.min_hits, max_age=p.max_age),
+    )

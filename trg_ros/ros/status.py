@@ -35,6 +35,12 @@ class Status:
             self.counts[f"dropped_{reason}"] += 1
             self.problems[reason] = message
 
+    def warn(self, reason: str, message: str) -> None:
+        """A frame that was used despite a problem the user must know about (counted)."""
+        with self._lock:
+            self.counts[reason] += 1
+            self.problems[reason] = message
+
     def clear_problem(self, reason: str) -> None:
         with self._lock:
             self.problems.pop(reason, None)
@@ -58,7 +64,13 @@ class Status:
             "latency_p50_ms": f"{np.percentile(lat, 50) * 1e3:.1f}" if lat.size else "n/a",
             "latency_p90_ms": f"{np.percentile(lat, 90) * 1e3:.1f}" if lat.size else "n/a",
         }
-        values.update({k: v for k, v in counts.items() if k.startswith("dropped_")})
+        values.update(
+            {
+                k: v
+                for k, v in counts.items()
+                if k not in ("received", "processed", "faces", "dropped_busy")
+            }
+        )
         values.update(extra)
         level = DiagnosticStatus.OK
         message = "ok"

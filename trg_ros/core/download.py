@@ -1,0 +1,105 @@
+"""Resumable HTTP download into a ``.part`` file, following a file host's confirmation page."""
+
+from __future__ import annotations
+
+import http.client
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+from trg_ros.core.errors import AssetError
+
+CHUNK = 1 << 20
+TIMEOUT = 30.0  # s without data before a transfer counts as interrupted
+
+# Called with (bytes done, bytes total) while a file is fetched.
+Progress = Callable[[int, int], None]
+
+
+class _FormParser(HTMLParser):
+    """The first form of an HTML page: its action and hidden inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and self.action is None:
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "hidden" and a.get("name"):
+            self.fields[a["name"]] = a.get("value", "")
+
+
+def _confirmed_url(name: str, url: str, page: bytes, remedy: str) -> str:
+    """Google Drive answers large files with a "can't scan for viruses" page whose form
+    (id, export, confirm, uuid) leads to the file; follow it once."""
+    parser = _FormParser()
+    parser.feed(page.decode("utf-8", "replace"))
+    if not parser.action or "id" not in parser.fields:
+        raise AssetError(
+            f"{name}: {url} returned a web page instead of the file (quota exceeded or "
+            f"sign-in needed?); {remedy}"
+        )
+    action = urllib.parse.urljoin(url, parser.action)
+    return f"{action}?{urllib.parse.urlencode(parser.fields)}"
+
+
+def download(
+    url: str,
+    part: Path,
+    size: int,
+    name: str,
+    remedy: str,
+    progress: Progress | None = None,
+    confirmed: bool = False,
+) -> None:
+    """Fetch ``url`` into ``part``, resuming from what ``part`` already holds.
+
+    Raises:
+        AssetError: naming the file and URL; an interrupted transfer keeps ``part``.
+    """
+    have = part.stat().st_size if part.exists() else 0
+    if have > size:
+        part.unlink()
+        have = 0
+    request = urllib.request.Request(url, headers={"User-Agent": "trg-ros"})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            if response.headers.get_content_type() == "text/html" and not confirmed:
+                next_url = _confirmed_url(name, url, response.read(1 << 20), remedy)
+                return download(next_url, part, size, name, remedy, progress, confirmed=True)
+            if have and response.status != 206:
+                have = 0  # the server ignored the range: start over
+            with part.open("ab" if have else "wb") as f:
+                done = have
+                for block in iter(lambda: response.read(CHUNK), b""):
+                    f.write(block)
+                    done += len(block)
+                    if progress:
+                        progress(done, size)
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and have == size:
+            return None  # already complete
+        raise AssetError(f"{name}: {url} answered HTTP {e.code}; {remedy}") from e
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+        reason = str(getattr(e, "reason", e)) or type(e).__name__
+        raise _interrupted(name, size, url, part, reason) from e
+    if part.stat().st_size < size:
+        raise _interrupted(name, size, url, part, "the connection closed early")
+    return None
+
+
+def _interrupted(name: str, size: int, url: str, part: Path, reason: str) -> AssetError:
+    have = part.stat().st_size if part.exists() else 0
+    return AssetError(
+        f"{name}: could not download {url} ({reason}); are you offline? {have} of "
+        f"{size} bytes kept in {part}: run the same command again to resume, or download "
+        "the file by hand and run `trg-ros assets fetch --from <its folder>`"
+    )
