@@ -11,7 +11,7 @@ import time
 import numpy as np
 import rclpy
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo
+from rosmsgs import camera_info
 from std_msgs.msg import Header
 
 from trg_ros.ros.convert import rgb_to_image
@@ -26,11 +26,11 @@ def main() -> None:
     pub_img = node.create_publisher(
         type(rgb_to_image(image[:1, :1], Header())), "image", qos_profile_sensor_data
     )
-    pub_info = node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+    pub_info = node.create_publisher(
+        type(camera_info(1, 1, 1.0)), "camera_info", qos_profile_sensor_data
+    )
     h, w = image.shape[:2]
-    info = CameraInfo(width=w, height=h, distortion_model="plumb_bob", d=[0.0] * 5)
-    info.k = [fx, 0.0, w / 2, 0.0, fx, h / 2, 0.0, 0.0, 1.0]
-    info.p = [fx, 0.0, w / 2, 0.0, 0.0, fx, h / 2, 0.0, 0.0, 0.0, 1.0, 0.0]
+    info = camera_info(w, h, fx)
     end = time.monotonic() + seconds
     while time.monotonic() < end and rclpy.ok():
         header = Header(stamp=node.get_clock().now().to_msg(), frame_id=frame_id)

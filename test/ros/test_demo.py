@@ -82,7 +82,7 @@ def test_bag(model_dir: Path, tmp_path: Path) -> None:
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
-    from sensor_msgs.msg import CameraInfo
+    from rosmsgs import camera_info
     from std_msgs.msg import Header
 
     from trg_ros.ros.convert import rgb_to_image
@@ -97,14 +97,7 @@ def test_bag(model_dir: Path, tmp_path: Path) -> None:
         for i in range(3):
             header = Header(frame_id="cam")
             header.stamp.sec, header.stamp.nanosec = 100 + i, 0
-            info = CameraInfo(
-                header=header,
-                width=512,
-                height=512,
-                distortion_model="plumb_bob",
-                d=[0.0] * 5,
-                k=[650.0, 0, 256, 0, 650.0, 256, 0, 0, 1],
-            )
+            info = camera_info(512, 512, 650.0, header)
             t = (100 + i) * 10**9
             writer.write(info_c, t, serialize_message(info))
             writer.write(

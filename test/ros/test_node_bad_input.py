@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import skimage.data
 from diagnostic_msgs.msg import DiagnosticArray
+from rosmsgs import camera_info
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from trg_ros.msg import HeadPoseArray
@@ -17,12 +18,6 @@ from trg_ros.ros.convert import rgb_to_image
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 FRAME = "cam"
 FACE = skimage.data.astronaut()
-
-
-def info_msg(w: int, h: int, f: float, header: Header) -> CameraInfo:
-    info = CameraInfo(header=header, width=w, height=h, distortion_model="plumb_bob", d=[0.0] * 5)
-    info.k = [f, 0.0, w / 2, 0.0, f, h / 2, 0.0, 0.0, 1.0]
-    return info
 
 
 def diag_values(col) -> dict[str, str]:
@@ -50,7 +45,7 @@ def test_bad_frames_are_reported_and_the_node_keeps_serving(
 
         def attempt() -> bool:
             h = now()
-            pub_info.publish(info_msg(512, 512, 600.0, h))
+            pub_info.publish(camera_info(512, 512, 600.0, h))
             time.sleep(0.15)
             pub_img.publish(rgb_to_image(FACE, h))
             sent.add(key(h))
@@ -86,7 +81,7 @@ def test_bad_frames_are_reported_and_the_node_keeps_serving(
 
     def zero_k() -> None:
         h = now()
-        info = info_msg(512, 512, 600.0, h)
+        info = camera_info(512, 512, 600.0, h)
         info.k = [0.0] * 9
         pub_info.publish(info)
         time.sleep(0.15)
@@ -94,13 +89,13 @@ def test_bad_frames_are_reported_and_the_node_keeps_serving(
 
     def wrong_size() -> None:
         h = now()
-        pub_info.publish(info_msg(640, 480, 600.0, h))
+        pub_info.publish(camera_info(640, 480, 600.0, h))
         time.sleep(0.15)
         pub_img.publish(rgb_to_image(FACE, h))
 
     def tiny() -> None:
         h = now()
-        pub_info.publish(info_msg(1, 1, 1.0, h))
+        pub_info.publish(camera_info(1, 1, 1.0, h))
         time.sleep(0.15)
         pub_img.publish(rgb_to_image(np.zeros((1, 1, 3), np.uint8), h))
 
@@ -118,7 +113,7 @@ def test_bad_frames_are_reported_and_the_node_keeps_serving(
 
     def send_8k() -> bool:
         h = now()
-        pub_info.publish(info_msg(7680, 4320, 5000.0, h))
+        pub_info.publish(camera_info(7680, 4320, 5000.0, h))
         time.sleep(0.15)
         big.header = h
         pub_img.publish(big)

@@ -13,6 +13,7 @@ import skimage.data
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
 from rclpy.qos import qos_profile_sensor_data
+from rosmsgs import camera_info
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
@@ -35,12 +36,6 @@ TOPICS = {
 
 def stamp_key(header) -> tuple[int, int]:
     return header.stamp.sec, header.stamp.nanosec
-
-
-def camera_info(w: int, h: int, f: float, header: Header) -> CameraInfo:
-    info = CameraInfo(header=header, width=w, height=h, distortion_model="plumb_bob", d=[0.0] * 5)
-    info.k = [f, 0.0, w / 2, 0.0, f, h / 2, 0.0, 0.0, 1.0]
-    return info
 
 
 def test_real_face_end_to_end(node_process, collector_factory, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import skimage.data
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
+from rosmsgs import camera_info
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from trg_ros.msg import HeadPoseArray
@@ -31,8 +32,7 @@ def test_node_stays_current_under_60hz(node_process, collector_factory) -> None:
     col = collector_factory({"heads": HeadPoseArray, "/diagnostics": DiagnosticArray})
     pub_img = col.publisher(Image, "image")
     pub_info = col.publisher(CameraInfo, "camera_info")
-    info = CameraInfo(width=512, height=512, distortion_model="plumb_bob", d=[0.0] * 5)
-    info.k = [600.0, 0.0, 256.0, 0.0, 600.0, 256.0, 0.0, 0.0, 1.0]
+    info = camera_info(512, 512, 600.0)
     msg = rgb_to_image(FACE, Header(frame_id="cam"))
     assert col.wait_for(lambda: pub_img.get_subscription_count() > 0, 20)
     latencies: list[tuple[float, float]] = []  # (time since start, latency of a result)

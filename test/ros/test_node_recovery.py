@@ -11,6 +11,7 @@ from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
+from rosmsgs import camera_info
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from trg_ros.msg import HeadPoseArray
@@ -65,15 +66,7 @@ def test_corrupt_weights_then_fixed_live(
 
     def send() -> bool:
         header = Header(stamp=col.node.get_clock().now().to_msg(), frame_id="cam")
-        info = CameraInfo(
-            header=header,
-            width=512,
-            height=512,
-            distortion_model="plumb_bob",
-            d=[0.0] * 5,
-            k=[600.0, 0, 256, 0, 600.0, 256, 0, 0, 1],
-        )
-        pub_info.publish(info)
+        pub_info.publish(camera_info(512, 512, 600.0, header))
         time.sleep(0.1)
         pub_img.publish(rgb_to_image(skimage.data.astronaut(), header))
         return col.wait_for(lambda: any(m.heads for m in col.get("heads")), 1.0)
