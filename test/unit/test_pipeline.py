@@ -60,3 +60,18 @@ def pipe_tracker(**kw):
     from trg_ros.core.track import TrackerConfig
 
     return TrackerConfig(**kw)
+
+
+def test_crop_follows_trg_landmarks_unless_they_drift_from_the_detection() -> None:
+    from trg_ros.core.crop import Box
+    from trg_ros.core.detect.base import crop_box_from_detection
+    from trg_ros.core.pipeline import crop_box_for
+
+    face = np.array([173.0, 68, 280, 175])
+    seeded = crop_box_from_detection(face)
+    assert crop_box_for(face, None, detected=True) == seeded
+    near = Box(seeded.left + 4, seeded.top - 3, seeded.right + 4, seeded.bottom - 3)
+    assert crop_box_for(face, near, detected=True) == near  # refined box kept
+    far = Box(0, 0, 60, 60)
+    assert crop_box_for(face, far, detected=True) == seeded  # drifted: re-seeded
+    assert crop_box_for(face, far, detected=False) == far  # no detection to check against

@@ -13,6 +13,7 @@ import numpy as np
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.crop import Box, landmark_box
 from trg_ros.core.detect.base import Detection, FaceDetector, crop_box_from_detection
+from trg_ros.core.detect.blazeface import iou
 from trg_ros.core.estimator import HeadPoseEstimator
 from trg_ros.core.smoothing import OneEuroConfig, PoseFilter
 from trg_ros.core.track import Tracker, TrackerConfig
@@ -51,6 +52,22 @@ class PipelineConfig:
             raise ValueError(f"detect_every must be >= 1, got {self.detect_every}")
         if self.refine_passes not in (1, 2):
             raise ValueError(f"refine_passes must be 1 or 2, got {self.refine_passes}")
+
+
+# A TRG landmark box that overlaps the detector's box less than this is not trusted.
+MIN_REFINED_IOU = 0.5
+
+
+def crop_box_for(face_box: np.ndarray, refined: Box | None, detected: bool) -> Box:
+    """The crop for a track: TRG's own landmark box from the last frame when there is one and,
+    on a detection frame, it still agrees with the detector; else the detector-seeded box."""
+    seeded = crop_box_from_detection(face_box)
+    if refined is None:
+        return seeded
+    if detected and iou(refined.as_array(), seeded.as_array()[None])[0] < MIN_REFINED_IOU:
+        log.debug("TRG's crop drifted from the detection: re-seeding it")
+        return seeded
+    return refined
 
 
 @dataclass
@@ -120,7 +137,7 @@ class HeadPosePipeline:
             tracks = self.tracker.update(found)
         else:
             tracks = self.tracker.carry()
-        boxes = [t.crop_box or crop_box_from_detection(t.box) for t in tracks]
+        boxes = [crop_box_for(t.box, t.crop_box, detected=found is not None) for t in tracks]
 
         heads = self._estimate(image_rgb, camera, boxes, [t.score for t in tracks], timings)
         out = []
