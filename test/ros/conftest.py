@@ -98,6 +98,7 @@ class Collector:
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)
         self.thread.join(timeout=5)
+        self.context.destroy()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.utilities import get_default_context
 
 from trg_ros.ros.node import HeadPoseNode
 
@@ -20,7 +21,8 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
     args = list(ros_args) or ["--ros-args"]
     if params_file is not None:
         args[1:1] = ["--params-file", str(params_file)]
-    rclpy.init(args=[sys.argv[0], *args])
+    rclpy.init(args=[sys.argv[0], *args])  # the default context: rclpy's Ctrl-C handling
+    context = get_default_context()
     node = HeadPoseNode()
     executor = SingleThreadedExecutor()
     executor.add_node(node)
@@ -42,10 +44,14 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        if rclpy.ok():  # on Ctrl-C rclpy has already driven the node through shutdown
+        if context.ok():
             node.trigger_shutdown()
+        else:  # Ctrl-C shut the context down first: no transition can run any more
+            node.release()
         executor.shutdown()
         node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        context.try_shutdown()
+        # Free the DDS participant now: left to interpreter exit, Fast DDS may never remove
+        # its shared-memory segment from /dev/shm.
+        context.destroy()
     return 0

@@ -144,14 +144,19 @@ class HeadPoseNode(LifecycleNode):
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._stop()
-        self._free()
+        self.release()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def release(self) -> None:
+        """Stop the worker, close the topics and free the model, whatever the state. Also for
+        when Ctrl-C has shut the context down before a shutdown transition could run: without
+        it Fast DDS leaves its shared-memory segment behind in /dev/shm."""
         self._stop()
         self._free()
-        return TransitionCallbackReturn.SUCCESS
 
     def _stop(self) -> None:
         self._slot.close()

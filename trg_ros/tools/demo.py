@@ -155,9 +155,11 @@ class Player:
         import rclpy
 
         self.executor.shutdown()
+        self.node.release()
         self.node.destroy_node()
         self.player.destroy_node()
         rclpy.shutdown(context=self.context)
+        self.context.destroy()  # frees the DDS participant (and its shared memory) now
 
 
 def rows_from(msg: object, stamp: float, index: int, with_3d: bool) -> list[FaceRow]:
