@@ -77,7 +77,6 @@ class FrameResult:
     heads: list[Head]
     timings: dict[str, float]
     lost_ids: list[str]  # tracks that ended in this frame
-    detections: int = 0
 
 
 class HeadPosePipeline:
@@ -95,10 +94,6 @@ class HeadPosePipeline:
         self.tracker = Tracker(self.config.tracker)
         self._frame = 0
         self._alive: set[str] = set()
-
-    def reset(self) -> None:
-        self.tracker = Tracker(self.config.tracker)
-        self._alive = set()
 
     def process(
         self,
@@ -128,12 +123,10 @@ class HeadPosePipeline:
         elif run_detector and self.detector is not None:
             found = self.detector.detect(image_rgb)
         timings["detect"] = time.perf_counter() - t0
-        n_found = 0
         if found is not None:
             found = [d for d in found if d.size >= self.config.min_face_size]
             found.sort(key=lambda d: -d.size)
             found = found[: self.config.max_faces]
-            n_found = len(found)
             tracks = self.tracker.update(found)
         else:
             tracks = self.tracker.carry()
@@ -161,7 +154,7 @@ class HeadPosePipeline:
         lost = sorted(self._alive - alive)
         self._alive = alive
         timings["total"] = time.perf_counter() - t0
-        return FrameResult(out, timings, lost, n_found)
+        return FrameResult(out, timings, lost)
 
     def _estimate(
         self,

@@ -62,12 +62,12 @@ class HeadPoseNode(LifecycleNode):
         return NodeParams(**values)
 
     def _on_set_parameters(self, params: list[Any]) -> SetParametersResult:
+        docs = NodeParams.field_docs()
         try:
-            changed = {p.name: p.value for p in params if p.name in NodeParams.field_docs()}
+            changed = {p.name: p.value for p in params if p.name in docs}
             new = dataclasses.replace(self.params, **changed)
         except (ValueError, TypeError) as e:
             return SetParametersResult(successful=False, reason=str(e))
-        docs = NodeParams.field_docs()
         later = [k for k in changed if not docs[k]["live"]]
         if later and self.pipeline is not None:
             self.get_logger().info(f"{', '.join(later)} take effect at the next configure")
@@ -178,12 +178,12 @@ class HeadPoseNode(LifecycleNode):
             self._outputs = None
 
     def _free(self) -> None:
-        if self.pipeline is not None and self.pipeline.estimator.device.type == "cuda":
+        on_cuda = self.pipeline is not None and self.pipeline.estimator.device.type == "cuda"
+        self.pipeline = None
+        if on_cuda:
             import torch
 
-            self.pipeline = None
             torch.cuda.empty_cache()
-        self.pipeline = None
 
     # --- callbacks --------------------------------------------------------------------
     def _on_camera_info(self, msg: CameraInfo) -> None:

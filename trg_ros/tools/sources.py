@@ -81,18 +81,12 @@ def camera_from_yaml(path: Path) -> CameraModel:
         raise CameraError(f"{path} is not a camera_calibration YAML ({e})") from e
 
 
-def camera_from_bag_info(msg: object) -> CameraModel:
-    k = np.asarray(msg.k, dtype=np.float64)  # type: ignore[attr-defined]
-    d = np.asarray(msg.d, dtype=np.float64)  # type: ignore[attr-defined]
-    return CameraModel(k, int(msg.width), int(msg.height), d)  # type: ignore[attr-defined]
-
-
 def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> Iterator[Frame]:
     """Images of a ROS 2 bag (.mcap or .db3) with the latest CameraInfo before each one."""
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import Stores, get_typestore
 
-    from trg_ros.ros.convert import compressed_to_rgb, image_to_rgb
+    from trg_ros.ros.convert import camera_from_info, compressed_to_rgb, image_to_rgb
 
     store = get_typestore(Stores.ROS2_KILTED)
     with AnyReader([Path(path)], default_typestore=store) as reader:
@@ -118,7 +112,7 @@ def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> I
         for conn, _, raw in reader.messages(connections=wanted):
             msg = reader.deserialize(raw, conn.msgtype)
             if conn.topic == info_topic:
-                camera = camera_from_bag_info(msg)
+                camera = camera_from_info(msg)  # reads the same fields as the rclpy type
                 continue
             rgb = (
                 compressed_to_rgb(msg)
