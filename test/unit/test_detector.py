@@ -10,9 +10,10 @@ import skimage.data
 
 from trg_ros.core import assets
 from trg_ros.core.assets import Asset
+from trg_ros.core.boxes import iou
 from trg_ros.core.crop import landmark_box
 from trg_ros.core.detect.base import crop_box_from_detection
-from trg_ros.core.detect.blazeface import BlazeFace, iou, letterbox
+from trg_ros.core.detect.blazeface import BlazeFace, letterbox
 from trg_ros.core.errors import AssetError
 
 IMAGES = ("astronaut", "camera", "coffee", "chelsea")

@@ -188,7 +188,7 @@ def _convert_pickle(path: Path, asset: Asset, dest: Path) -> None:
 
 
 def _convert_tflite_member(path: Path, asset: Asset, dest: Path) -> None:
-    from trg_ros.core.detect.convert import convert_tflite
+    from trg_ros.core.tflite.convert import convert_tflite
 
     assert asset.tflite_member is not None
     member, digest = asset.tflite_member

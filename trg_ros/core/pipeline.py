@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from trg_ros.core.boxes import iou
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.crop import Box, landmark_box
 from trg_ros.core.detect.base import Detection, FaceDetector, crop_box_from_detection
-from trg_ros.core.detect.blazeface import iou
 from trg_ros.core.estimator import HeadPoseEstimator
 from trg_ros.core.smoothing import OneEuroConfig, PoseFilter
 from trg_ros.core.track import Tracker, TrackerConfig

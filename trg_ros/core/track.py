@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from trg_ros.core.boxes import iou
 from trg_ros.core.crop import Box
 from trg_ros.core.detect.base import Detection
-from trg_ros.core.detect.blazeface import iou
 from trg_ros.core.smoothing import PoseFilter
 
 

@@ -16,8 +16,9 @@ import cv2
 import numpy as np
 import torch
 
+from trg_ros.core.boxes import iou
 from trg_ros.core.detect.base import Detection
-from trg_ros.core.detect.convert import load_converted
+from trg_ros.core.tflite.convert import load_converted
 
 INPUT_SIZE = 192
 GRID = 48
@@ -69,18 +70,6 @@ def letterbox(image_rgb: np.ndarray) -> tuple[np.ndarray, float, float, float]:
     px, py = (INPUT_SIZE - nw) // 2, (INPUT_SIZE - nh) // 2
     canvas[py : py + nh, px : px + nw] = resized
     return canvas.astype(np.float32) / 127.5 - 1.0, scale, float(px), float(py)
-
-
-def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one (4,) box with (N, 4) boxes, all x0, y0, x1, y1."""
-    x0 = np.maximum(box[0], boxes[:, 0])
-    y0 = np.maximum(box[1], boxes[:, 1])
-    x1 = np.minimum(box[2], boxes[:, 2])
-    y1 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-12)
 
 
 def weighted_nms(

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trg_ros.core.detect.tflite import Graph, TFLiteError, read_graph
+from trg_ros.core.tflite.reader import Graph, TFLiteError, read_graph
 
 SAME, VALID = 0, 1
 
