@@ -1,15 +1,29 @@
-"""Launch trg_head_pose (lifecycle: configured and activated here) and, optionally, RViz.
+"""Launch trg_head_pose (a lifecycle node: configured and activated once here) and RViz.
 
 ros2 launch trg_ros head_pose.launch.py image:=/camera/image_raw camera_info:=/camera/camera_info
+
+After start-up every transition is the user's: ``ros2 lifecycle set /trg_head_pose deactivate``
+sticks. Two cameras: one launch each, with ``namespace:=cam1`` / ``namespace:=cam2``; face ids
+(and so the face_<id> / gaze_<id> TF frames) then start with the namespace.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import lifecycle_msgs.msg
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, EmitEvent, RegisterEventHandler
+from launch.actions import (
+    DeclareLaunchArgument,
+    EmitEvent,
+    OpaqueFunction,
+    RegisterEventHandler,
+    Shutdown,
+)
 from launch.conditions import IfCondition
+from launch.event_handlers import OnProcessExit
 from launch.events import matches_action
+from launch.launch_context import LaunchContext
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import LifecycleNode, Node
 from launch_ros.event_handlers import OnStateTransition
@@ -17,45 +31,86 @@ from launch_ros.events.lifecycle import ChangeState
 
 from launch import LaunchDescription
 
+ARGUMENTS = {  # name: (default, description)
+    "image": (
+        "/camera/image_raw",
+        "sensor_msgs/Image topic (compressed: <image>/compressed)",
+    ),
+    "camera_info": ("/camera/camera_info", "sensor_msgs/CameraInfo topic"),
+    "namespace": ("", "namespace of the node and its output topics, e.g. cam1"),
+    "weights": ("", "TRG state_dict.bin (empty: params_file, else the asset cache)"),
+    "device": ("", "auto|cpu|cuda|cuda:N (empty: params_file, else auto)"),
+    "compressed": ("false", "subscribe to <image>/compressed (sensor_msgs/CompressedImage)"),
+    "external_detections": ("false", "take face boxes from the detections topic"),
+    "detections": ("detections", "vision_msgs/Detection2DArray topic for external_detections"),
+    "use_sim_time": ("false", "use /clock (bag replay, simulation)"),
+    "log_level": ("info", "debug|info|warn|error|fatal"),
+    "rviz": ("false", "open RViz with config/head_pose.rviz"),
+}
+BOOL_PARAMETERS = ("compressed", "external_detections", "use_sim_time")
 
-def generate_launch_description() -> LaunchDescription:
-    share = get_package_share_directory("trg_ros")
-    args = [
-        DeclareLaunchArgument(
-            "image", default_value="/camera/image_raw", description="sensor_msgs/Image topic"
-        ),
-        DeclareLaunchArgument(
-            "camera_info",
-            default_value="/camera/camera_info",
-            description="sensor_msgs/CameraInfo topic",
-        ),
-        DeclareLaunchArgument(
-            "weights", default_value="", description="TRG state_dict.bin (empty: the asset cache)"
-        ),
-        DeclareLaunchArgument("device", default_value="auto", description="auto|cpu|cuda|cuda:N"),
-        DeclareLaunchArgument(
-            "params_file",
-            default_value=PathJoinSubstitution([share, "config", "head_pose.yaml"]),
-            description="parameters YAML",
-        ),
-        DeclareLaunchArgument("rviz", default_value="false", description="open RViz"),
+
+def _truthy(value: str) -> bool:
+    if value.lower() not in ("true", "false", "1", "0"):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value.lower() in ("true", "1")
+
+
+def _activate_after_first_configure(context: LaunchContext) -> list[Any]:
+    """Activate only when the configure this file started succeeded; later transitions
+    (a user's deactivate, cleanup, configure) are left alone."""
+    event = context.locals.event
+    if event.goal_state != "inactive":
+        return []
+    return [
+        EmitEvent(
+            event=ChangeState(
+                lifecycle_node_matcher=matches_action(event.action),
+                transition_id=lifecycle_msgs.msg.Transition.TRANSITION_ACTIVATE,
+            )
+        )
     ]
+
+
+def _node(context: LaunchContext) -> list[Any]:
+    arg = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    overrides: dict[str, Any] = {name: _truthy(arg[name]) for name in BOOL_PARAMETERS}
+    overrides |= {name: arg[name] for name in ("weights", "device") if arg[name]}
+    image = arg["image"]
     node = LifecycleNode(
         package="trg_ros",
         executable="trg_head_pose",
         name="trg_head_pose",
-        namespace="",
+        namespace=arg["namespace"],
         output="screen",
-        parameters=[
-            LaunchConfiguration("params_file"),
-            {"weights": LaunchConfiguration("weights"), "device": LaunchConfiguration("device")},
-        ],
+        parameters=[LaunchConfiguration("params_file"), overrides],
         remappings=[
-            ("image", LaunchConfiguration("image")),
-            ("camera_info", LaunchConfiguration("camera_info")),
+            ("image", image),
+            ("image/compressed", f"{image.rstrip('/')}/compressed"),
+            ("camera_info", arg["camera_info"]),
+            ("detections", arg["detections"]),
         ],
+        ros_arguments=["--log-level", arg["log_level"]],
         # trg-ros node brings itself up by default; here launch drives the transitions.
         arguments=["--no-autostart"],
+    )
+    activate = RegisterEventHandler(
+        OnStateTransition(
+            target_lifecycle_node=node,
+            start_state="configuring",
+            entities=[OpaqueFunction(function=_activate_after_first_configure)],
+            handle_once=True,
+        )
+    )
+    # Without the node (e.g. it refused a bad parameter) there is nothing left to run; a
+    # second shutdown during Ctrl-C would make launch fail, hence the check.
+    stop = RegisterEventHandler(
+        OnProcessExit(
+            target_action=node,
+            on_exit=lambda event, context: (
+                [] if context.is_shutdown else [Shutdown(reason="trg_head_pose exited")]
+            ),
+        )
     )
     configure = EmitEvent(
         event=ChangeState(
@@ -63,18 +118,20 @@ def generate_launch_description() -> LaunchDescription:
             transition_id=lifecycle_msgs.msg.Transition.TRANSITION_CONFIGURE,
         )
     )
-    activate = RegisterEventHandler(
-        OnStateTransition(
-            target_lifecycle_node=node,
-            goal_state="inactive",
-            entities=[
-                EmitEvent(
-                    event=ChangeState(
-                        lifecycle_node_matcher=matches_action(node),
-                        transition_id=lifecycle_msgs.msg.Transition.TRANSITION_ACTIVATE,
-                    )
-                )
-            ],
+    return [node, activate, stop, configure]
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = get_package_share_directory("trg_ros")
+    args = [
+        DeclareLaunchArgument(name, default_value=default, description=doc)
+        for name, (default, doc) in ARGUMENTS.items()
+    ]
+    args.append(
+        DeclareLaunchArgument(
+            "params_file",
+            default_value=PathJoinSubstitution([share, "config", "head_pose.yaml"]),
+            description="parameters YAML (keyed by /**: so it applies in any namespace)",
         )
     )
     rviz = Node(
@@ -84,4 +141,4 @@ def generate_launch_description() -> LaunchDescription:
         arguments=["-d", PathJoinSubstitution([share, "config", "head_pose.rviz"])],
         condition=IfCondition(LaunchConfiguration("rviz")),
     )
-    return LaunchDescription([*args, node, activate, configure, rviz])
+    return LaunchDescription([*args, OpaqueFunction(function=_node), rviz])

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 
-def clean(shm: Path = Path("/dev/shm")) -> int:
-    freed = 0
+def stale(shm: Path = Path("/dev/shm")) -> set[Path]:
+    """Segments (by their base file) whose owner is gone."""
+    found = set()
     for lock in shm.glob("fastdds_*_el"):
         try:
             fd = os.open(lock, os.O_RDWR)
@@ -25,9 +26,18 @@ def clean(shm: Path = Path("/dev/shm")) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             continue  # held: the owner is alive
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
-        base = lock.with_name(lock.name[: -len("_el")])
+        found.add(lock.with_name(lock.name[: -len("_el")]))
+    return found
+
+
+def clean(shm: Path = Path("/dev/shm")) -> int:
+    freed = 0
+    for base in stale(shm):
+        lock = base.with_name(base.name + "_el")
         for f in (base, lock, shm / f"sem.{base.name}_mutex"):
             if f.exists():
                 freed += f.stat().st_size

@@ -11,22 +11,6 @@ from pathlib import Path
 from trg_ros.core import assets
 from trg_ros.core.errors import TRGError
 
-REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
-
-
-def default_params_file() -> Path | None:
-    """config/head_pose.yaml of the installed package (colcon) or of the source tree (pip -e)."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        share = Path(get_package_share_directory("trg_ros")) / "config" / "head_pose.yaml"
-        if share.is_file():
-            return share
-    except (ImportError, LookupError, ValueError, OSError):
-        pass
-    local = REPO_CONFIG / "head_pose.yaml"
-    return local if local.is_file() else None
-
 
 def _progress(asset: assets.Asset):
     from tqdm import tqdm
@@ -72,8 +56,9 @@ def cmd_assets(args: argparse.Namespace) -> int:
 def cmd_node(args: argparse.Namespace, ros_args: list[str]) -> int:
     from trg_ros.ros.main import run_node
 
-    params = args.params_file or default_params_file()
-    return run_node(ros_args, params, autostart=not args.no_autostart)
+    # No default file: the defaults live in the node (config/head_pose.yaml repeats them), and
+    # rcl lets a parameters file win over a `-p` of another type (`-p beta:=fast` vanished).
+    return run_node(ros_args, args.params_file, autostart=not args.no_autostart)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("node", help="run the trg_head_pose node (accepts --ros-args ...)")
     p.add_argument(
-        "--params-file", type=Path, help="parameters YAML (default config/head_pose.yaml)"
+        "--params-file", type=Path, help="parameters YAML (default: the built-in defaults)"
     )
     p.add_argument(
         "--no-autostart", action="store_true", help="leave the lifecycle node unconfigured"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -33,19 +34,52 @@ def ros_domain() -> Iterator[int]:
         yield domain
 
 
-class Collector:
-    """Subscribes in the test process and records (receive time, message) per topic."""
+@pytest.fixture(scope="session")
+def ament_prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package built and installed with ament_cmake, as colcon does, once per session."""
+    from installed import build_prefix
 
-    def __init__(self, topics: dict[str, Any]) -> None:
+    if shutil.which("cmake") is None or not (Path(sys.prefix) / "share/ament_cmake").is_dir():
+        pytest.skip("needs cmake and ament_cmake in this environment (scripts/dev setup)")
+    return build_prefix(tmp_path_factory.mktemp("colcon"))
+
+
+@pytest.fixture(scope="session")
+def ros2_cli(ros_domain: int) -> Iterator[None]:
+    """The ros2 CLI, launch and tf2_ros (test tooling from ../shared/ros2_tools)."""
+    for module in ("ros2cli", "launch_ros", "tf2_ros"):
+        pytest.importorskip(module, reason="run ../shared/ros2_tools/install.sh .venv")
+    yield
+    # The first CLI call started a ros2 daemon for this domain: stop it with the session.
+    ros2 = Path(sys.prefix) / "bin" / "ros2"
+    subprocess.run([str(ros2), "daemon", "stop"], capture_output=True, timeout=30)
+
+
+class Collector:
+    """Subscribes in the test process and records (receive time, message) per topic.
+
+    With ``tf``, a tf2_ros Buffer and TransformListener are created first, so that when /tf
+    and another topic are both ready the transform is taken in first (rclpy serves ready
+    subscriptions in creation order).
+    """
+
+    def __init__(self, topics: dict[str, Any], tf: bool = False) -> None:
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy
 
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node("test_collector", context=self.context)
+        self.tf_buffer: Any = None
+        if tf:
+            from tf2_ros import Buffer, TransformListener
+
+            self.tf_buffer = Buffer(node=self.node)
+            self._tf_listener = TransformListener(self.tf_buffer, self.node, spin_thread=False)
         self.messages: dict[str, list[tuple[float, Any]]] = defaultdict(list)
         self.lock = threading.Lock()
         self.error: Exception | None = None
+        self.hooks: dict[str, Callable[[Any], None]] = {}
         reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         for topic, spec in topics.items():
             msg_type, qos = spec if isinstance(spec, tuple) else (spec, reliable)
@@ -59,6 +93,9 @@ class Collector:
         def cb(msg: Any) -> None:
             with self.lock:
                 self.messages[topic].append((time.monotonic(), msg))
+            hook = self.hooks.get(topic)
+            if hook is not None:
+                hook(msg)
 
         return cb
 
@@ -102,11 +139,11 @@ class Collector:
 
 
 @pytest.fixture
-def collector_factory() -> Iterator[Callable[[dict[str, Any]], Collector]]:
+def collector_factory() -> Iterator[Callable[..., Collector]]:
     made: list[Collector] = []
 
-    def make(topics: dict[str, Any]) -> Collector:
-        c = Collector(topics)
+    def make(topics: dict[str, Any], tf: bool = False) -> Collector:
+        c = Collector(topics, tf)
         made.append(c)
         return c
 
@@ -115,8 +152,10 @@ def collector_factory() -> Iterator[Callable[[dict[str, Any]], Collector]]:
         c.close()
 
 
-def start_node(model_dir: Path, *params: str, log: Path) -> subprocess.Popen:
-    """``trg-ros node`` in its own process, as a user would run it."""
+def start_node(
+    model_dir: Path, *params: str, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """``trg-ros node`` in its own process, as a user would run it (``env`` adds variables)."""
     cmd = [
         sys.executable,
         "-m",
@@ -130,7 +169,12 @@ def start_node(model_dir: Path, *params: str, log: Path) -> subprocess.Popen:
     ]
     for p in params:
         cmd += ["-p", p]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "RCUTILS_LOGGING_BUFFERED_STREAM": "0",
+        **(env or {}),
+    }
     with log.open("w") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
 
@@ -149,8 +193,8 @@ def stop(proc: subprocess.Popen) -> None:
 def node_process(model_dir: Path, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
     procs: list[subprocess.Popen] = []
 
-    def run(*params: str) -> subprocess.Popen:
-        proc = start_node(model_dir, *params, log=tmp_path / f"node{len(procs)}.log")
+    def run(*params: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        proc = start_node(model_dir, *params, log=tmp_path / f"node{len(procs)}.log", env=env)
         procs.append(proc)
         return proc
 

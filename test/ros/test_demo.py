@@ -99,16 +99,18 @@ def test_bag(model_dir: Path, tmp_path: Path) -> None:
             header.stamp.sec, header.stamp.nanosec = 100 + i, 0
             info = camera_info(512, 512, 650.0, header)
             t = (100 + i) * 10**9
-            writer.write(info_c, t, serialize_message(info))
+            # each image before its CameraInfo, as a driver may record them
             writer.write(
                 img_c, t, serialize_message(rgb_to_image(skimage.data.astronaut(), header))
             )
+            writer.write(info_c, t + 1, serialize_message(info))
     out = tmp_path / "out"
     done = demo(
         "--bag", str(bag), "--data-dir", str(model_dir), "--out", str(out), "--device", "cpu"
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "intrinsics from the bag's CameraInfo: fx=650.0" in done.stdout
+    assert "guess" not in done.stdout + done.stderr
     assert [float(r["stamp"]) for r in rows(out)] == [100.0, 101.0, 102.0]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import skimage.data
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
@@ -34,12 +35,20 @@ def test_corrupt_weights_then_fixed_live(
     broken = tmp_path / "state_dict.bin"
     broken.write_bytes((model_dir / "state_dict.bin").read_bytes()[:5000])
     proc = node_process(f"weights:={broken}")
-    col = collector_factory({"heads": HeadPoseArray})
+    col = collector_factory({"heads": HeadPoseArray, "/diagnostics": DiagnosticArray})
     get_state = col.node.create_client(GetState, "/trg_head_pose/get_state")
     assert call(col, get_state, GetState.Request()).current_state.label == "unconfigured"
     log = tmp_path / "node0.log"
     assert col.wait_for(lambda: "truncated" in log.read_text(), 10)
     assert proc.poll() is None  # still running
+
+    def failed_configure_reported() -> bool:  # on /diagnostics before any activation
+        statuses = [s for m in col.get("/diagnostics") for s in m.status]
+        return bool(statuses) and (
+            statuses[-1].level == DiagnosticStatus.ERROR and "truncated" in statuses[-1].message
+        )
+
+    assert col.wait_for(failed_configure_reported, 10), col.get("/diagnostics")[-1:]
 
     set_params = col.node.create_client(SetParameters, "/trg_head_pose/set_parameters")
     value = ParameterValue(
@@ -72,3 +81,21 @@ def test_corrupt_weights_then_fixed_live(
         return col.wait_for(lambda: any(m.heads for m in col.get("heads")), 1.0)
 
     assert col.wait_for(send, 30)
+
+
+@pytest.mark.parametrize(
+    ("param", "expected"),
+    [
+        ("max_faces:=0", "invalid parameter max_faces=0: expected a value in [1, 64]"),
+        ("principal_point:=centre", "principal_point='centre': allowed values are"),
+        ("smoothing_beta:=fast", "invalid parameter smoothing_beta='fast'"),
+    ],
+)
+def test_invalid_parameter_at_start_is_one_line_and_exit_2(
+    node_process, tmp_path: Path, param: str, expected: str
+) -> None:
+    proc = node_process(param)
+    assert proc.wait(30) == 2
+    log = (tmp_path / "node0.log").read_text()
+    assert expected in log and "Traceback" not in log, log
+    assert len([line for line in log.splitlines() if param.split(":=")[0] in line]) == 1, log

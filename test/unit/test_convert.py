@@ -45,8 +45,24 @@ def test_mono_encodings(big_endian: bool) -> None:
     out = convert.image_to_rgb(image(grey, "mono8"))
     assert out.shape == (6, 8, 3) and np.array_equal(out[..., 1], grey)
     grey16 = grey.astype(np.uint16) * 256 + 17
-    out16 = convert.image_to_rgb(image(grey16, "mono16", big_endian=big_endian))
+    out16 = convert.image_to_rgb(image(grey16, "mono16", big_endian=big_endian), 16)
     np.testing.assert_array_equal(out16[..., 2], grey)  # top 8 bits
+
+
+@pytest.mark.parametrize("encoding", ["mono16", "16UC1", "bayer_rggb16"])
+def test_12_bit_camera_keeps_its_brightness(encoding: str) -> None:
+    """A 12-bit sensor stores 0..4095 in 16-bit words: the top 8 of 16 bits would be near
+    black; its own 12 bits (given, or found in the data) give the full 8-bit range."""
+    grey = RNG.integers(0, 256, (6, 8), dtype=np.uint8)
+    grey[0, 0] = 255
+    twelve = grey.astype(np.uint16) << 4 | 9  # 12 significant bits
+    for bit_depth in (12, 0):
+        out = convert.image_to_rgb(image(twelve, encoding), bit_depth)
+        if encoding.startswith("bayer"):
+            assert out.max() >= 200, f"{encoding} at {bit_depth} bits: max {out.max()}"
+        else:
+            np.testing.assert_array_equal(out[..., 0], grey)
+    assert convert.image_to_rgb(image(twelve, encoding), 16).max() <= 16  # the old darkness
 
 
 def pack422(y: np.ndarray, u: np.ndarray, v: np.ndarray, order: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,50 @@ def test_crop_follows_trg_landmarks_unless_they_drift_from_the_detection() -> No
     far = Box(0, 0, 60, 60)
     assert crop_box_for(face, far, detected=True) == seeded  # drifted: re-seeded
     assert crop_box_for(face, far, detected=False) == far  # no detection to check against
+
+
+def test_stamps_that_stop_moving_restart_smoothing(parts) -> None:
+    pipe = HeadPosePipeline(*parts, PipelineConfig())
+    image = skimage.data.astronaut()
+    shifted = np.roll(image, 30, axis=1)
+    for i in range(5):
+        pipe.process(image, camera(), i / 30)
+    # All-zero stamps from here on: the published (smoothed) pose must follow the raw one.
+    for frame in (shifted, image, shifted):
+        head = pipe.process(frame, camera(), 0.0).heads[0]
+        assert np.allclose(head.smoothed_translation, head.translation), (
+            head.smoothed_translation,
+            head.translation,
+        )
+
+
+def test_new_config_applies_to_tracked_faces(parts) -> None:
+    from trg_ros.core.smoothing import OneEuroConfig
+
+    pipe = HeadPosePipeline(*parts, PipelineConfig())
+    image, shifted = skimage.data.astronaut(), np.roll(skimage.data.astronaut(), 30, axis=1)
+    for i in range(3):
+        pipe.process(image, camera(), i / 30)
+    lag = pipe.process(shifted, camera(), 3 / 30).heads[0]
+    gap_before = np.linalg.norm(lag.smoothed_translation - lag.translation)
+    pipe.config = PipelineConfig(one_euro=OneEuroConfig(min_cutoff=100.0, beta=100.0))
+    head = pipe.process(image, camera(), 4 / 30).heads[0]
+    gap_after = np.linalg.norm(head.smoothed_translation - head.translation)
+    assert head.id == lag.id == "a"
+    assert gap_before > 0.005 and gap_after < 0.1 * gap_before, (gap_before, gap_after)
+
+
+def test_non_finite_estimates_are_counted(parts) -> None:
+    est, det = parts
+
+    class NaNEstimator:  # stands in for a model that returns NaN (e.g. corrupt weights)
+        def crop(self, *args):
+            return est.crop(*args)
+
+        def run_crops(self, crops, camera, scores):
+            heads = est.run_crops(crops, camera, scores)
+            return [dataclasses.replace(h, translation=h.translation * np.nan) for h in heads]
+
+    pipe = HeadPosePipeline(NaNEstimator(), det, PipelineConfig())  # type: ignore[arg-type]
+    res = pipe.process(skimage.data.astronaut(), camera(), 0.0)
+    assert res.heads == [] and res.non_finite == 1

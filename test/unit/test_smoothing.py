@@ -53,3 +53,26 @@ def test_quaternion_sign_flip_is_harmless() -> None:
     fr, _ = run(np.stack([r, r2] * 10), np.zeros((20, 3)))
     angles = Rotation.from_matrix(fr).as_euler("xyz", degrees=True)[:, 2]
     assert np.all(np.abs(np.abs(angles) - 180) < 0.5)
+
+
+def test_non_increasing_stamps_restart_the_filter_instead_of_freezing_it() -> None:
+    f = PoseFilter(OneEuroConfig())
+    eye = np.eye(3)
+    for i in range(10):
+        f(eye, np.array([0.0, 0.0, 0.8]), i / RATE)
+    # A driver that leaves every stamp at zero, or a bag that loops: time goes back.
+    for x in (0.05, 0.10, 0.15):
+        _, t = f(eye, np.array([x, 0.0, 0.8]), 0.0)
+        assert t[0] == x, f"filter stuck at {t[0]} while the pose moved to {x}"
+
+
+def test_live_config_change_reaches_an_existing_filter() -> None:
+    f = PoseFilter(OneEuroConfig())
+    eye = np.eye(3)
+    f(eye, np.zeros(3), 0.0)
+    lagging = f(eye, np.array([0.1, 0.0, 0.0]), 1 / RATE)[1][0]
+    f = PoseFilter(OneEuroConfig())
+    f(eye, np.zeros(3), 0.0)
+    f.config = OneEuroConfig(min_cutoff=100.0, beta=100.0)
+    following = f(eye, np.array([0.1, 0.0, 0.0]), 1 / RATE)[1][0]
+    assert lagging < 0.05 and following > 0.09, (lagging, following)

@@ -15,7 +15,7 @@ from trg_ros.core.camera import CameraModel
 from trg_ros.core.crop import Box, landmark_box
 from trg_ros.core.detect.base import Detection, FaceDetector, crop_box_from_detection
 from trg_ros.core.estimator import HeadPoseEstimator
-from trg_ros.core.smoothing import OneEuroConfig, PoseFilter
+from trg_ros.core.smoothing import OneEuroConfig, PoseFilter, stamp_problem
 from trg_ros.core.track import Tracker, TrackerConfig
 from trg_ros.core.types import Head
 
@@ -77,6 +77,7 @@ class FrameResult:
     heads: list[Head]
     timings: dict[str, float]
     lost_ids: list[str]  # tracks that ended in this frame
+    non_finite: int = 0  # faces whose estimate had NaN/inf (dropped, their tracks ended)
 
 
 class HeadPosePipeline:
@@ -90,10 +91,25 @@ class HeadPosePipeline:
     ) -> None:
         self.estimator = estimator
         self.detector = detector
-        self.config = config or PipelineConfig()
-        self.tracker = Tracker(self.config.tracker)
+        self._config = config or PipelineConfig()
+        self.tracker = Tracker(self._config.tracker)
         self._frame = 0
         self._alive: set[str] = set()
+        self._last_stamp: float | None = None
+        self._stamp_warned: set[str] = set()
+
+    @property
+    def config(self) -> PipelineConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: PipelineConfig) -> None:
+        """A new configuration applies from the next frame on, to existing tracks too."""
+        self._config = config
+        self.tracker.config = config.tracker
+        for track in self.tracker.tracks:
+            if track.pose_filter is not None:
+                track.pose_filter.config = config.one_euro
 
     def process(
         self,
@@ -112,6 +128,7 @@ class HeadPosePipeline:
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        self._check_stamp(stamp)
         run_detector = detections is None and (
             self._frame % self.config.detect_every == 0
             or not any(t.confirmed(self.config.tracker) for t in self.tracker.tracks)
@@ -134,9 +151,15 @@ class HeadPosePipeline:
 
         heads = self._estimate(image_rgb, camera, boxes, [t.score for t in tracks], timings)
         out = []
+        non_finite = 0
         for track, head in zip(tracks, heads, strict=True):
-            next_box = landmark_box(head.landmarks_2d) if head.is_finite() else None
-            if next_box is None or next_box.width < self.config.min_face_size / 2:
+            if not head.is_finite():
+                non_finite += 1
+                log.warning("track %s dropped: its estimate is not finite (NaN/inf)", track.id)
+                self.tracker.drop(track)
+                continue
+            next_box = landmark_box(head.landmarks_2d)
+            if next_box.width < self.config.min_face_size / 2:
                 log.info("track %s dropped: its face crop collapsed", track.id)
                 self.tracker.drop(track)
                 continue
@@ -154,7 +177,25 @@ class HeadPosePipeline:
         lost = sorted(self._alive - alive)
         self._alive = alive
         timings["total"] = time.perf_counter() - t0
-        return FrameResult(out, timings, lost)
+        return FrameResult(out, timings, lost, non_finite)
+
+    def _check_stamp(self, stamp: float) -> None:
+        """Restart every track's smoothing when time does not move forward plausibly."""
+        previous, self._last_stamp = self._last_stamp, stamp
+        problem = stamp_problem(previous, stamp)
+        if problem is None:
+            return
+        if problem not in self._stamp_warned:
+            self._stamp_warned.add(problem)
+            log.warning(
+                "%s (%.3f s after %.3f s): smoothing restarts from the raw pose (logged once)",
+                problem,
+                stamp,
+                previous,
+            )
+        for track in self.tracker.tracks:
+            if track.pose_filter is not None:
+                track.pose_filter.reset()
 
     def _estimate(
         self,

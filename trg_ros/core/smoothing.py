@@ -39,21 +39,45 @@ def _alpha(cutoff: float, dt: float) -> float:
     return 1.0 / (1.0 + tau / dt)
 
 
+# A stamp step longer than this (s) means a pause or a jump in time: the filter starts over.
+MAX_STAMP_STEP = 2.0
+
+
+def stamp_problem(previous: float | None, t: float) -> str | None:
+    """Why a sample at ``t`` cannot continue a filter last fed at ``previous`` (None if it can).
+
+    Non-increasing stamps come from drivers that leave them at zero, looping bags and
+    sim-time resets; a filter fed them would freeze, so the caller restarts it instead.
+    """
+    if previous is None:
+        return None
+    if t <= previous:
+        return "stamp did not increase"
+    if t - previous > MAX_STAMP_STEP:
+        return f"stamp jumped by more than {MAX_STAMP_STEP:g} s"
+    return None
+
+
 class OneEuroFilter:
-    """Filters a fixed-size vector sampled at irregular times (seconds)."""
+    """Filters a fixed-size vector sampled at irregular times (seconds).
+
+    ``config`` may be replaced between samples (live parameter changes).
+    """
 
     def __init__(self, config: OneEuroConfig) -> None:
         self.config = config
         self._x: np.ndarray | None = None
         self._dx: np.ndarray | None = None
-        self._t = 0.0
+        self._t: float | None = None
+
+    def reset(self) -> None:
+        self._x = self._dx = self._t = None
 
     def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
-        if self._x is None or self._dx is None or t <= self._t:
-            if self._x is None:
-                self._x, self._dx = x.copy(), np.zeros_like(x)
-            self._t = max(t, self._t)
+        if self._x is None or self._dx is None or self._t is None or t <= self._t:
+            # first sample, or time went backwards: start over from this sample
+            self._x, self._dx, self._t = x.copy(), np.zeros_like(x), t
             return self._x.copy()
         dt = t - self._t
         dx = (x - self._x) / dt
@@ -73,6 +97,19 @@ class PoseFilter:
         self._translation = OneEuroFilter(config)
         self._quaternion = OneEuroFilter(config)
         self._last_q: np.ndarray | None = None
+
+    @property
+    def config(self) -> OneEuroConfig:
+        return self._translation.config
+
+    @config.setter
+    def config(self, config: OneEuroConfig) -> None:
+        self._translation.config = self._quaternion.config = config
+
+    def reset(self) -> None:
+        self._translation.reset()
+        self._quaternion.reset()
+        self._last_q = None
 
     def __call__(
         self, rotation: np.ndarray, translation: np.ndarray, t: float

@@ -25,11 +25,13 @@ class TrackerConfig:
     iou_threshold: a detection continues a track only above this IoU with its last box.
     min_hits: detections needed before a track is reported (birth).
     max_age: frames a confirmed track survives without a detection (death after).
+    id_prefix: put before every track id (e.g. a camera name, so ids of two cameras differ).
     """
 
     iou_threshold: float = 0.3
     min_hits: int = 1
     max_age: int = 5
+    id_prefix: str = ""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.iou_threshold < 1.0:
@@ -117,7 +119,8 @@ class Tracker:
         for c, d in enumerate(detections):
             if c not in matched_dets:
                 box = np.asarray(d.box, float)
-                self.tracks.append(Track(track_id(next(self._counter)), box, d.score))
+                new_id = self.config.id_prefix + track_id(next(self._counter))
+                self.tracks.append(Track(new_id, box, d.score))
         return [t for t in self.tracks if t.seen_this_frame]
 
     def carry(self) -> list[Track]:

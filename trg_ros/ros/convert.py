@@ -52,8 +52,19 @@ _PLAIN = {
 SUPPORTED_ENCODINGS = tuple(sorted(_PLAIN))
 
 
-def image_to_rgb(msg: Image) -> np.ndarray:
-    """sensor_msgs/Image -> (H, W, 3) uint8 RGB; no copy for rgb8 without row padding."""
+def to_8bit(arr: np.ndarray, bit_depth: int = 0) -> np.ndarray:
+    """16-bit pixels -> uint8 by their significant bits (10- and 12-bit cameras store values
+    below 1024 / 4096 in 16-bit words); ``bit_depth`` 0 takes them from the brightest pixel."""
+    bits = bit_depth or max(8, int(arr.max(initial=0)).bit_length())
+    shifted = arr >> np.uint16(bits - 8)
+    return np.minimum(shifted, 255).astype(np.uint8)
+
+
+def image_to_rgb(msg: Image, bit_depth: int = 0) -> np.ndarray:
+    """sensor_msgs/Image -> (H, W, 3) uint8 RGB; no copy for rgb8 without row padding.
+
+    ``bit_depth``: significant bits of 16-bit encodings (0 = from the data, see :func:`to_8bit`).
+    """
     enc = msg.encoding.lower()
     if enc not in _PLAIN:
         raise ImageError(
@@ -72,7 +83,7 @@ def image_to_rgb(msg: Image) -> np.ndarray:
     arr = buf.view(np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<"))
     arr = arr.reshape(h, w, channels) if channels > 1 else arr.reshape(h, w)
     if dtype == np.uint16:
-        arr = (arr.astype(np.uint16) >> 8).astype(np.uint8)  # keep the top 8 bits
+        arr = to_8bit(arr.astype(np.uint16), bit_depth)
     if code is not None:
         arr = cv2.cvtColor(np.ascontiguousarray(arr), code)
     return arr

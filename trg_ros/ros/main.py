@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -10,7 +11,10 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.utilities import get_default_context
 
-from trg_ros.ros.node import HeadPoseNode
+from trg_ros.ros.node import NODE_NAME, HeadPoseNode
+from trg_ros.ros.params import ParameterError
+
+EXIT_BAD_PARAMETER = 2
 
 
 def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = True) -> int:
@@ -23,7 +27,13 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
         args[1:1] = ["--params-file", str(params_file)]
     rclpy.init(args=[sys.argv[0], *args])  # the default context: rclpy's Ctrl-C handling
     context = get_default_context()
-    node = HeadPoseNode()
+    try:
+        node = HeadPoseNode()
+    except ParameterError as e:
+        rclpy.logging.get_logger(NODE_NAME).fatal(f"{e}; not starting")
+        context.try_shutdown()
+        context.destroy()
+        return EXIT_BAD_PARAMETER
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
@@ -44,6 +54,9 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # A second Ctrl-C (a terminal signals the whole process group, and launch forwards
+        # it once more) must not cut the clean-up short; SIGTERM still ends a stuck process.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if context.ok():
             node.trigger_shutdown()
         else:  # Ctrl-C shut the context down first: no transition can run any more

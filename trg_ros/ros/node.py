@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+import traceback
 from typing import Any
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import (
-    SetParametersResult,
-)
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import ParameterException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -26,8 +26,9 @@ from trg_ros.ros import convert, intrinsics
 from trg_ros.ros.external import StampPairing, vision_msgs_available
 from trg_ros.ros.intrinsics import Intrinsics
 from trg_ros.ros.outputs import Outputs
-from trg_ros.ros.params import NodeParams, descriptor, pipeline_config
-from trg_ros.ros.status import LatestSlot, Status
+from trg_ros.ros.params import NodeParams, ParameterError, declare_all, pipeline_config
+from trg_ros.ros.status import Status
+from trg_ros.ros.worker import WORKER_THREAD, FrameWorker
 
 NODE_NAME = "trg_head_pose"
 MIN_IMAGE_SIDE = 16  # px; nothing smaller can hold a face the detector finds
@@ -35,32 +36,38 @@ LOG_EVERY = 5.0  # s between log lines for the same kind of dropped frame
 
 
 class HeadPoseNode(LifecycleNode):
-    """Configure loads the model; activate opens the topics; cleanup frees the device."""
+    """Configure loads the model; activate opens the topics; cleanup frees the device.
+
+    Raises:
+        ParameterError: a parameter given at start-up is invalid (one line, names it).
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        defaults = NodeParams()
-        for name, meta in NodeParams.field_docs().items():
-            self.declare_parameter(
-                name, getattr(defaults, name), descriptor(meta, getattr(defaults, name))
-            )
-        self.params = self._read_params()
+        try:
+            self.params = declare_all(self)
+        except (ParameterException, ValueError) as e:
+            self.destroy_node()
+            raise ParameterError(str(e)) from e
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.status = Status()
         self.pipeline: HeadPosePipeline | None = None
         self._intrinsics = Intrinsics()
-        self._slot = LatestSlot()
-        self._worker: threading.Thread | None = None
+        self._worker = FrameWorker(self._process, self._on_worker_error)
         self._entities: list[Any] = []
         self._last_logged: dict[str, float] = {}
         self._pairing: StampPairing | None = None
         self._outputs: Outputs | None = None
+        self._model_name = "none"
+        self._configure_error: str | None = None
+        self._state = "unconfigured"  # for diagnostics; rclpy has no public getter
+        # Diagnostics from the start, so a failed configure is visible on /diagnostics too.
+        self._pub_diag = self.create_publisher(
+            DiagnosticArray, "/diagnostics", QoSProfile(depth=10)
+        )
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
 
     # --- parameters -------------------------------------------------------------------
-    def _read_params(self) -> NodeParams:
-        values = {n: self.get_parameter(n).value for n in NodeParams.field_docs()}
-        return NodeParams(**values)
-
     def _on_set_parameters(self, params: list[Any]) -> SetParametersResult:
         docs = NodeParams.field_docs()
         try:
@@ -72,11 +79,11 @@ class HeadPoseNode(LifecycleNode):
         if later and self.pipeline is not None:
             self.get_logger().info(f"{', '.join(later)} take effect at the next configure")
         self.params = new
-        if self.pipeline is not None:
-            self.pipeline.config = pipeline_config(new)
-            self.pipeline.tracker.config = self.pipeline.config.tracker
-            if isinstance(self.pipeline.detector, BlazeFace):
-                self.pipeline.detector.config = BlazeFaceConfig(new.detection_threshold)
+        pipeline = self.pipeline
+        if pipeline is not None:  # from the next frame on, for faces already tracked too
+            pipeline.config = pipeline_config(new, self.get_namespace())
+            if isinstance(pipeline.detector, BlazeFace):
+                pipeline.detector.config = BlazeFaceConfig(new.detection_threshold)
         return SetParametersResult(successful=True)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -93,12 +100,19 @@ class HeadPoseNode(LifecycleNode):
             self._triangles = np.load(files.triangles, allow_pickle=False).astype(np.int64)
             self._sellion = int(estimator.landmark_vertices[SELLION_LANDMARK])
         except (TRGError, ValueError, RuntimeError, OSError) as e:
-            self.get_logger().error(f"configure failed: {e}")
+            self._configure_error = f"configure failed: {e}"
+            self.status.warn("configure_failed", str(e))
+            self.get_logger().error(self._configure_error)
             return TransitionCallbackReturn.FAILURE
-        self.pipeline = HeadPosePipeline(estimator, detector, pipeline_config(p))
+        self._configure_error = None
+        self.status.clear_problem("configure_failed")
+        self.pipeline = HeadPosePipeline(
+            estimator, detector, pipeline_config(p, self.get_namespace())
+        )
         self.status.hardware_id = str(estimator.device)
         self._model_name = str(files.weights)
         self.get_logger().info(f"TRG loaded from {files.weights} on {estimator.device}")
+        self._state = "inactive"
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -109,6 +123,12 @@ class HeadPoseNode(LifecycleNode):
                 "installed (e.g. apt install ros-$ROS_DISTRO-vision-msgs)"
             )
             return TransitionCallbackReturn.FAILURE
+        try:
+            self._worker.start()
+        except RuntimeError as e:
+            self.get_logger().error(f"cannot activate: {e}; try again in a moment")
+            return TransitionCallbackReturn.FAILURE
+        self._intrinsics = Intrinsics()  # CameraInfo is read afresh after every activation
         self._pairing = None
         if p.external_detections:
             from vision_msgs.msg import Detection2DArray
@@ -130,25 +150,22 @@ class HeadPoseNode(LifecycleNode):
             ),
         ]
         self._outputs = Outputs(self, self._sellion, self._triangles)
-        self._pub_diag = self.create_publisher(
-            DiagnosticArray, "/diagnostics", QoSProfile(depth=10)
-        )
-        self._entities += [self._pub_diag, self.create_timer(1.0, self._publish_diagnostics)]
-        self._slot = LatestSlot()
-        self._worker = threading.Thread(target=self._work, name="trg_worker", daemon=True)
-        self._worker.start()
+        self._state = "active"
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop()
+        self._state = "inactive"
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.release()
+        self._state = "unconfigured"
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.release()
+        self._state = "finalized"
         return TransitionCallbackReturn.SUCCESS
 
     def release(self) -> None:
@@ -159,18 +176,12 @@ class HeadPoseNode(LifecycleNode):
         self._free()
 
     def _stop(self) -> None:
-        self._slot.close()
-        if self._worker is not None:
-            self._worker.join(timeout=10)
-            self._worker = None
+        if not self._worker.stop():
+            self.get_logger().error(
+                "the processing thread did not finish its frame in time; activation waits for it"
+            )
         for e in self._entities:
-            if hasattr(e, "cancel"):
-                e.cancel()
-                self.destroy_timer(e)
-            elif hasattr(e, "publish"):
-                self.destroy_publisher(e)
-            else:
-                self.destroy_subscription(e)
+            self.destroy_subscription(e)
         self._entities = []
         self._pairing = None
         if self._outputs is not None:
@@ -180,6 +191,7 @@ class HeadPoseNode(LifecycleNode):
     def _free(self) -> None:
         on_cuda = self.pipeline is not None and self.pipeline.estimator.device.type == "cuda"
         self.pipeline = None
+        self._model_name = "none"
         if on_cuda:
             import torch
 
@@ -193,27 +205,19 @@ class HeadPoseNode(LifecycleNode):
         self.status.count("received")
         self._intrinsics.image_seen()
         item = self._pairing.add_image(msg) if self._pairing is not None else msg
-        if item is not None and self._slot.put(item):
+        if item is not None and self._worker.offer(item):
             self.status.count("dropped_busy")
 
     def _on_detections(self, msg: Any) -> None:
         assert self._pairing is not None
+        if not msg.detections:
+            self.status.count("empty_detections")
         before = self._pairing.unmatched
         item = self._pairing.add_detections(msg)
         if self._pairing.unmatched > before:
             self._reject("unpaired", "images or detections without a partner of the same stamp")
-        if item is not None and self._slot.put(item):
+        if item is not None and self._worker.offer(item):
             self.status.count("dropped_busy")
-
-    def _work(self) -> None:
-        while not self._slot.closed:
-            msg = self._slot.take()
-            if msg is None:
-                continue
-            try:
-                self._process(msg)
-            except Exception as e:
-                self._reject("internal", f"{type(e).__name__}: {e}")
 
     def _reject(self, reason: str, message: str) -> None:
         """Count a dropped frame; log each reason at most every LOG_EVERY seconds."""
@@ -223,14 +227,27 @@ class HeadPoseNode(LifecycleNode):
             self._last_logged[reason] = now
             self.get_logger().warning(f"frame dropped ({reason}): {message}")
 
+    def _on_worker_error(self, error: Exception, first: bool) -> None:
+        """An unexpected error drops the frame, counted; its traceback is logged once per
+        kind of error, and the next frame is served."""
+        if first:
+            trace = "".join(traceback.format_exception(error))
+            self.get_logger().error(
+                f"unexpected error while processing a frame (logged once per kind):\n{trace}"
+            )
+        self._reject("internal", f"{type(error).__name__}: {error}")
+
     def _process(self, item: Any) -> None:
-        assert self.pipeline is not None
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
         msg, detections = item if isinstance(item, tuple) else (item, None)
+        p = self.params
         try:
             rgb = (
                 convert.compressed_to_rgb(msg)
                 if isinstance(msg, CompressedImage)
-                else convert.image_to_rgb(msg)
+                else convert.image_to_rgb(msg, p.image_bit_depth)
             )
         except convert.ImageError as e:
             self._reject("bad_image", str(e))
@@ -242,7 +259,6 @@ class HeadPoseNode(LifecycleNode):
                 f"to hold a face (shorter side < {MIN_IMAGE_SIDE} px)",
             )
             return
-        p = self.params
         camera, reason, message = self._intrinsics.resolve(
             msg.header.frame_id,
             rgb.shape[1],
@@ -264,25 +280,34 @@ class HeadPoseNode(LifecycleNode):
             self.status.clear_problem(intrinsics.MISSING)
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         t0 = time.perf_counter()
-        result = self.pipeline.process(rgb, camera, stamp, detections)
-        heads = [h for h in result.heads if h.is_finite()]
-        if len(heads) < len(result.heads):
-            self._reject("non_finite", f"{len(result.heads) - len(heads)} face(s) gave NaN")
-        if self._outputs is None or not self.context.ok():
+        result = pipeline.process(rgb, camera, stamp, detections)
+        if result.non_finite:
+            self._reject("non_finite", f"{result.non_finite} face(s) gave NaN/inf; track ended")
+        outputs = self._outputs
+        if outputs is None or not self.context.ok():
             return  # deactivated or shutting down while this frame was processed
-        self._outputs.publish(msg.header, heads, result.lost_ids, self.params)
-        self.status.latency(time.perf_counter() - t0)
-        self.status.count("processed")
-        self.status.count("faces", len(heads))
-        for reason in ("bad_image", "camera_info", "non_finite", "image_too_small"):
+        outputs.publish(msg.header, result.heads, result.lost_ids, p)
+        self.status.processed(time.perf_counter() - t0, len(result.heads))
+        for reason in ("bad_image", "camera_info", "image_too_small"):
             self.status.clear_problem(reason)
+        if not result.non_finite:
+            self.status.clear_problem("non_finite")
 
     def _publish_diagnostics(self) -> None:
+        if not self.context.ok():
+            return
         extra = {
-            "device": self.status.hardware_id,
-            "model": getattr(self, "_model_name", ""),
+            "state": self._state,
+            "device": self.status.hardware_id or "none",
+            "model": self._model_name,
+            "processing_threads": str(sum(t.name == WORKER_THREAD for t in threading.enumerate())),
             "camera_info_frames": ",".join(sorted(self._intrinsics.infos)) or "none",
         }
         self._pub_diag.publish(
-            self.status.diagnostics(self.get_clock().now().to_msg(), self.get_name(), extra)
+            self.status.diagnostics(
+                self.get_clock().now().to_msg(),
+                self.get_fully_qualified_name(),
+                extra,
+                errors=self._configure_error is not None,
+            )
         )

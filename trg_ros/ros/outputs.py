@@ -29,16 +29,18 @@ class Outputs:
         self._tf = TFPublisher(node)
 
     def publish(self, header: Any, heads: list[Head], lost: list[str], p: NodeParams) -> None:
-        """One frame's results, all stamped with the source image's header."""
+        """One frame's results, all stamped with the source image's header. TF goes first,
+        so a consumer that looks a transform up at the stamp of a pose it just received
+        finds it."""
         s = self._sellion
-        self._heads.publish(convert.heads_msg(heads, header, s, p.publish_landmarks_3d))
-        primary = convert.primary_head(heads)
-        if primary is not None:
-            self._pose.publish(convert.pose_stamped(primary, header, s))
         if p.publish_tf and heads:
             self._tf.send(
                 [t for h in heads for t in convert.transforms(h, header, s, p.face_frame_prefix)]
             )
+        self._heads.publish(convert.heads_msg(heads, header, s, p.publish_landmarks_3d))
+        primary = convert.primary_head(heads)
+        if primary is not None:
+            self._pose.publish(convert.pose_stamped(primary, header, s))
         if p.publish_markers and (heads or lost):
             mesh = self._triangles if p.marker_mesh else None
             self._markers.publish(

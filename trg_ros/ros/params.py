@@ -12,11 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import ParameterException
+from rclpy.node import Node
 
 from trg_ros.core.crop import PRINCIPAL_POINT_MODES
+from trg_ros.core.errors import TRGError
 from trg_ros.core.pipeline import PipelineConfig
 from trg_ros.core.smoothing import OneEuroConfig
 from trg_ros.core.track import TrackerConfig
+
+
+class ParameterError(TRGError, ValueError):
+    """A parameter given at start-up is invalid; the message names it, its value and what is
+    allowed."""
 
 
 def _p(
@@ -86,10 +94,24 @@ class NodeParams:
     publish_landmarks_3d: bool = _p(True, "fill the 1220 dense points in heads")
     marker_mesh: bool = _p(False, "add the face mesh (TRIANGLE_LIST) to the markers")
     face_frame_prefix: str = _p("face_", "TF frame and marker namespace prefix")
+    id_prefix: str = _p(
+        "auto",
+        "prefix of every face id (and so of face_<id>/gaze_<id>); auto = the node's namespace "
+        "('cam1_' in /cam1, nothing at the root), so two cameras never share a TF frame",
+        live=False,
+    )
+    image_bit_depth: int = _p(
+        0,
+        "significant bits of 16-bit images (mono16, rgb16, bayer_*16), e.g. 10 or 12; "
+        "0 = from each frame's brightest pixel",
+        0,
+        16,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
+            _check_type(f.name, value, f.default)
             if meta["lo"] is not None and not meta["lo"] <= value <= meta["hi"]:
                 raise ValueError(f"{f.name}={value!r} is outside [{meta['lo']}, {meta['hi']}]")
             if meta["choices"] and value not in meta["choices"]:
@@ -100,6 +122,10 @@ class NodeParams:
             )
         if self.device != "auto" and not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ValueError(f"device={self.device!r}: use auto, cpu, cuda or cuda:N")
+        if 0 < self.image_bit_depth < 8:
+            raise ValueError(f"image_bit_depth={self.image_bit_depth}: use 0 (auto) or 8..16")
+        if self.id_prefix not in ("", "auto") and not self.id_prefix[0].isalpha():
+            raise ValueError(f"id_prefix={self.id_prefix!r} must start with a letter")
 
     @classmethod
     def field_docs(cls) -> dict[str, dict[str, Any]]:
@@ -107,6 +133,24 @@ class NodeParams:
 
     def defaults(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _check_type(name: str, value: Any, default: Any) -> None:
+    """Reject a value of the wrong type with the parameter's name (ints pass for floats)."""
+    want = type(default)
+    ok = isinstance(value, want) and (want is bool or not isinstance(value, bool))
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise ValueError(f"{name}={value!r} must be of type {want.__name__}")
+
+
+def id_prefix_for(setting: str, namespace: str) -> str:
+    """The face-id prefix: ``auto`` derives it from the node's namespace (``/a/b`` -> ``a_b_``)."""
+    if setting != "auto":
+        return setting
+    ns = namespace.strip("/").replace("/", "_")
+    return f"{ns}_" if ns else ""
 
 
 def descriptor(meta: dict[str, Any], default: Any) -> ParameterDescriptor:
@@ -127,7 +171,39 @@ def descriptor(meta: dict[str, Any], default: Any) -> ParameterDescriptor:
     return desc
 
 
-def pipeline_config(p: NodeParams) -> PipelineConfig:
+def allowed(meta: dict[str, Any]) -> str:
+    """What a parameter accepts, for error messages."""
+    if meta["choices"]:
+        return "one of " + ", ".join(meta["choices"])
+    if meta["lo"] is not None:
+        return f"a value in [{meta['lo']:g}, {meta['hi']:g}]"
+    return ""
+
+
+def declare_all(node: Node) -> NodeParams:
+    """Declare every parameter with its descriptor and return the validated values.
+
+    Raises:
+        ValueError: one line naming the parameter, the value given and what is allowed.
+    """
+    defaults = NodeParams()
+    for name, meta in NodeParams.field_docs().items():
+        default = getattr(defaults, name)
+        try:
+            node.declare_parameter(name, default, descriptor(meta, default))
+        except ParameterException as e:
+            given = getattr(node, "_parameter_overrides", {}).get(name)  # no public accessor
+            value = given.value if given is not None else "?"
+            want = allowed(meta) or f"a {type(default).__name__}"
+            raise ValueError(f"invalid parameter {name}={value!r}: expected {want}") from e
+    values = {n: node.get_parameter(n).value for n in NodeParams.field_docs()}
+    try:
+        return NodeParams(**values)
+    except ValueError as e:
+        raise ValueError(f"invalid parameter {e}") from e
+
+
+def pipeline_config(p: NodeParams, namespace: str = "/") -> PipelineConfig:
     return PipelineConfig(
         max_faces=p.max_faces,
         min_face_size=p.min_face_size,
@@ -135,5 +211,7 @@ def pipeline_config(p: NodeParams) -> PipelineConfig:
         refine_passes=p.refine_passes,
         smoothing=p.smoothing,
         one_euro=OneEuroConfig(p.smoothing_min_cutoff, p.smoothing_beta, p.smoothing_d_cutoff),
-        tracker=TrackerConfig(min_hits=p.min_hits, max_age=p.max_age),
+        tracker=TrackerConfig(
+            min_hits=p.min_hits, max_age=p.max_age, id_prefix=id_prefix_for(p.id_prefix, namespace)
+        ),
     )

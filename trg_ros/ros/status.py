@@ -5,11 +5,14 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
+
+RATE_WINDOW = 10.0  # s over which the processed rate is measured
 
 
 @dataclass
@@ -22,7 +25,8 @@ class Status:
     latencies: collections.deque[float] = field(
         default_factory=lambda: collections.deque(maxlen=200)
     )
-    started: float = field(default_factory=time.monotonic)
+    processed_at: collections.deque[float] = field(default_factory=collections.deque)
+    clock: Callable[[], float] = time.monotonic
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, key: str, n: int = 1) -> None:
@@ -45,21 +49,39 @@ class Status:
         with self._lock:
             self.problems.pop(reason, None)
 
-    def latency(self, seconds: float) -> None:
+    def processed(self, latency: float, faces: int) -> None:
+        """A published frame: its processing latency (s) and face count."""
+        now = self.clock()
         with self._lock:
-            self.latencies.append(seconds)
+            self.counts["processed"] += 1
+            self.counts["faces"] += faces
+            self.latencies.append(latency)
+            self.processed_at.append(now)
+            while self.processed_at and self.processed_at[0] < now - RATE_WINDOW:
+                self.processed_at.popleft()
 
-    def diagnostics(self, stamp, node_name: str, extra: dict[str, str]) -> DiagnosticArray:
+    def rate(self) -> float:
+        """Processed frames per second over the last ``RATE_WINDOW`` seconds."""
+        now = self.clock()
+        with self._lock:
+            recent = [t for t in self.processed_at if t >= now - RATE_WINDOW]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(now - recent[0], 1e-6)
+
+    def diagnostics(
+        self, stamp, node_name: str, extra: dict[str, str], errors: bool = False
+    ) -> DiagnosticArray:
+        """One status; ``errors`` raises a problem to ERROR (e.g. the node cannot run)."""
         with self._lock:
             counts = dict(self.counts)
             problems = dict(self.problems)
             lat = np.array(self.latencies) if self.latencies else np.zeros(0)
-        elapsed = max(time.monotonic() - self.started, 1e-6)
         values = {
             "frames_received": counts.get("received", 0),
             "frames_processed": counts.get("processed", 0),
             "frames_dropped_busy": counts.get("dropped_busy", 0),
-            "processed_rate_hz": f"{counts.get('processed', 0) / elapsed:.2f}",
+            "processed_rate_hz": f"{self.rate():.2f}",
             "faces_published": counts.get("faces", 0),
             "latency_p50_ms": f"{np.percentile(lat, 50) * 1e3:.1f}" if lat.size else "n/a",
             "latency_p90_ms": f"{np.percentile(lat, 90) * 1e3:.1f}" if lat.size else "n/a",
@@ -75,7 +97,7 @@ class Status:
         level = DiagnosticStatus.OK
         message = "ok"
         if problems:
-            level = DiagnosticStatus.WARN
+            level = DiagnosticStatus.ERROR if errors else DiagnosticStatus.WARN
             message = "; ".join(f"{k}: {v}" for k, v in sorted(problems.items()))
         status = DiagnosticStatus(
             level=level,
@@ -85,32 +107,3 @@ class Status:
         )
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
         return DiagnosticArray(header=Header(stamp=stamp), status=[status])
-
-
-class LatestSlot:
-    """Hands the newest item to one worker; an item replaced before it was taken is a drop."""
-
-    def __init__(self) -> None:
-        self._item: object | None = None
-        self._cond = threading.Condition()
-        self.closed = False
-
-    def put(self, item: object) -> bool:
-        """Store ``item``; returns True when it replaced one the worker never saw."""
-        with self._cond:
-            replaced = self._item is not None
-            self._item = item
-            self._cond.notify()
-            return replaced
-
-    def take(self, timeout: float = 0.2) -> object | None:
-        with self._cond:
-            if self._item is None and not self.closed:
-                self._cond.wait(timeout)
-            item, self._item = self._item, None
-            return item
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()

@@ -18,21 +18,25 @@ TF_QOS = QoSProfile(
 
 
 class TFPublisher:
+    """Sends transforms the tf2 way; without tf2_ros (pip installs), publishes the same
+    ``tf2_msgs/TFMessage`` on ``/tf`` itself."""
+
     def __init__(self, node: Node) -> None:
         self._node = node
-        self._pub: Any = None
-        self._broadcaster: Any = None
         try:
             from tf2_ros import TransformBroadcaster
         except ImportError:
             from tf2_msgs.msg import TFMessage
 
-            self._broadcaster = None
-            self._msg_type = TFMessage
-            self._pub = node.create_publisher(TFMessage, "/tf", TF_QOS)
+            self.backend = "/tf publisher (tf2_ros not installed)"
+            self._msg_type: Any = TFMessage
+            self._broadcaster: Any = None
+            self._pub: Any = node.create_publisher(TFMessage, "/tf", TF_QOS)
         else:
+            self.backend = "tf2_ros.TransformBroadcaster"
             self._broadcaster = TransformBroadcaster(node, qos=TF_QOS)
-            self._pub = None
+            self._pub = self._broadcaster.pub_tf
+        node.get_logger().info(f"TF via {self.backend}")
 
     def send(self, transforms: list[TransformStamped]) -> None:
         if self._broadcaster is not None:
@@ -43,4 +47,4 @@ class TFPublisher:
     def close(self) -> None:
         if self._pub is not None:
             self._node.destroy_publisher(self._pub)
-            self._pub = None
+            self._pub = self._broadcaster = None

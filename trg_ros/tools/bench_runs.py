@@ -114,19 +114,11 @@ def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
 
 def _onnx_rows(net: Any, sizes: list[int], repeats: int, base: dict[int, float]) -> list[list]:
     try:
-        import onnxruntime as ort
+        from trg_ros.tools.export import INPUTS, example_inputs, onnx_session
+
+        session = onnx_session(net, torch.get_num_threads())
     except ImportError:
         return []
-    import tempfile
-    from pathlib import Path
-
-    from trg_ros.tools.export import INPUTS, example_inputs, export_onnx
-
-    path = Path(tempfile.mkdtemp()) / "trg.onnx"
-    export_onnx(net, path)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = torch.get_num_threads()
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     rows = []
     for b in sizes:
         feed = {n: x.numpy() for n, x in zip(INPUTS, example_inputs(b), strict=True)}

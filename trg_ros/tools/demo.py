@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     player = Player(params)
     writer = None
     rows: list[FaceRow] = []
-    camera = None
+    camera = source_camera = None
     try:
         player.start()
         from tqdm import tqdm
@@ -220,7 +220,13 @@ def run(args: argparse.Namespace) -> int:
         for index, frame in enumerate(tqdm(frames, total=total, unit="frame", disable=live)):
             if args.max_frames and index >= args.max_frames:
                 break
-            if camera is None or (camera.width, camera.height) != frame.rgb.shape[1::-1]:
+            size = frame.rgb.shape[1::-1]
+            if (
+                camera is None
+                or (camera.width, camera.height) != size
+                or (frame.camera is not None and frame.camera is not source_camera)
+            ):  # first frame, new size, or the bag's CameraInfo changed
+                source_camera = frame.camera
                 camera, how = sources.choose_camera(
                     frame.rgb.shape[1],
                     frame.rgb.shape[0],

@@ -81,6 +81,14 @@ def camera_from_yaml(path: Path) -> CameraModel:
         raise CameraError(f"{path} is not a camera_calibration YAML ({e})") from e
 
 
+def same_camera(a: CameraModel, b: CameraModel) -> bool:
+    return (
+        (a.width, a.height) == (b.width, b.height)
+        and np.array_equal(a.k, b.k)
+        and np.array_equal(a.dist, b.dist)
+    )
+
+
 def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> Iterator[Frame]:
     """Images of a ROS 2 bag (.mcap or .db3) with the latest CameraInfo before each one."""
     from rosbags.highlevel import AnyReader
@@ -108,11 +116,18 @@ def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> I
             "bag %s: images from %s, intrinsics from %s", path, image_topic, info_topic or "(none)"
         )
         wanted = [c for c in reader.connections if c.topic in (image_topic, info_topic)]
+        infos = [c for c in wanted if c.topic == info_topic]
+        # Frames recorded before the first CameraInfo still get the real intrinsics.
         camera = None
+        for conn, _, raw in reader.messages(connections=infos):
+            camera = camera_from_info(reader.deserialize(raw, conn.msgtype))
+            break
         for conn, _, raw in reader.messages(connections=wanted):
             msg = reader.deserialize(raw, conn.msgtype)
             if conn.topic == info_topic:
-                camera = camera_from_info(msg)  # reads the same fields as the rclpy type
+                new = camera_from_info(msg)  # reads the same fields as the rclpy type
+                if camera is None or not same_camera(new, camera):
+                    camera = new
                 continue
             rgb = (
                 compressed_to_rgb(msg)

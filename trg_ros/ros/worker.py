@@ -1,0 +1,102 @@
+"""The latest-frame hand-off from the executor thread to one processing thread."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+
+WORKER_THREAD = "trg_worker"
+STOP_TIMEOUT = 30.0  # s a frame in flight may take to finish when the node deactivates
+
+
+class LatestSlot:
+    """Hands the newest item to one worker; an item replaced before it was taken is a drop."""
+
+    def __init__(self) -> None:
+        self._item: object | None = None
+        self._cond = threading.Condition()
+        self.closed = False
+
+    def put(self, item: object) -> bool:
+        """Store ``item``; returns True when it replaced one the worker never saw."""
+        with self._cond:
+            replaced = self._item is not None
+            self._item = item
+            self._cond.notify()
+            return replaced
+
+    def take(self) -> object | None:
+        """The next item, waiting without polling; None once the slot is closed."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._item is not None or self.closed)
+            if self.closed:
+                return None
+            item, self._item = self._item, None
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._item = None
+            self._cond.notify_all()
+
+
+class FrameWorker:
+    """One thread that processes the newest frame; started on activate, stopped on deactivate.
+
+    An exception in ``process`` is handed to ``on_error(exception, first_of_its_kind)`` (kind =
+    type and place raised) and the thread goes on with the next frame.
+
+    ``stop`` waits for the frame in flight, so a later ``start`` never finds two threads on
+    the (not thread-safe) pipeline. A thread that does not finish within ``STOP_TIMEOUT``
+    is kept, and ``start`` refuses to run beside it.
+    """
+
+    def __init__(
+        self, process: Callable[[object], None], on_error: Callable[[Exception, bool], None]
+    ) -> None:
+        self._process = process
+        self._on_error = on_error
+        self._error_kinds: set[tuple[str, str, int]] = set()
+        self._slot = LatestSlot()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            raise RuntimeError("the previous processing thread is still busy with a frame")
+        self._slot = LatestSlot()
+        self._thread = threading.Thread(target=self._run, name=WORKER_THREAD, daemon=True)
+        self._thread.start()
+
+    def offer(self, item: object) -> bool:
+        """Hand over a frame; True when it replaced one that was never processed (a drop)."""
+        return self._slot.put(item)
+
+    def stop(self) -> bool:
+        """Stop after the frame in flight; False when the thread is still running after
+        ``STOP_TIMEOUT``."""
+        self._slot.close()
+        if self._thread is None:
+            return True
+        self._thread.join(STOP_TIMEOUT)
+        if self._thread.is_alive():
+            return False
+        self._thread = None
+        return True
+
+    def _run(self) -> None:
+        slot = self._slot
+        while (item := slot.take()) is not None:
+            try:
+                self._process(item)
+            except Exception as e:  # one bad frame must not end the thread
+                where = traceback.extract_tb(e.__traceback__)[-1]
+                kind = (type(e).__name__, where.filename, where.lineno or 0)
+                first = kind not in self._error_kinds
+                self._error_kinds.add(kind)
+                self._on_error(e, first)
