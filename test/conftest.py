@@ -10,10 +10,14 @@ import shutil
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 import torch
+
+if TYPE_CHECKING:
+    from trg_ros.core.facemesh.canonical import CanonicalFace
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("TRG_REFERENCE_DIR", REPO.parent / "shared" / "trg_reference"))
@@ -119,7 +123,7 @@ def canonical_metadata(face_landmarker_task: bytes) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def canonical_face(canonical_metadata: bytes):
+def canonical_face(canonical_metadata: bytes) -> CanonicalFace:
     """MediaPipe's canonical face as :class:`trg_ros.core.facemesh.canonical.CanonicalFace`."""
     from trg_ros.core.facemesh.canonical import CanonicalFace
 

@@ -56,10 +56,12 @@ class MetricPose:
         translation: (3,) the canonical origin in the optical frame, m.
         mesh: (468, 3) the fitted metric landmarks in the optical frame, m: the network's points
             at the fitted scale, not the rigid canonical mesh, so they keep the expression (open
-            mouth, closed eyes) and project exactly onto the input landmarks (undistorted).
-        sellion: (3,) canonical vertex 168 moved by the rigid pose, m (stable under expression).
+            mouth, closed eyes) and ``camera.project(mesh)`` gives back the input x, y.
+        sellion: (3,) canonical vertex 168 moved by the rigid pose, m: steadier than
+            ``mesh[168]``, which carries that landmark's own noise and expression.
         fit_rms: weighted RMS distance (m) between the posed canonical basis vertices and the
-            fitted landmarks; a few mm for a face FaceMesh saw well.
+            fitted landmarks: 0 for a face of exactly canonical shape, growing with expression,
+            face-shape difference and landmark noise (a quality figure, not a gate).
     """
 
     rotation: np.ndarray
