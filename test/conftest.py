@@ -68,6 +68,57 @@ def facemesh_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tflite_reference():
+    """Builds a TFLite interpreter with the runtime's reference kernels for a ``.tflite`` path:
+    the parity reference (XNNPACK rounds float32 differently)."""
+    litert = pytest.importorskip(
+        "ai_edge_litert.interpreter", reason="ai-edge-litert not installed"
+    )
+
+    def build(tflite: Path):
+        it = litert.Interpreter(
+            model_path=str(tflite),
+            experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
+        )
+        it.allocate_tensors()
+        return it
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def portraits() -> dict[str, np.ndarray]:
+    """Real portraits shipped in the face_recognition source distribution's tests (MIT),
+    fetched from PyPI into the test cache like any asset: pinned URL, size and SHA-256."""
+    import tarfile
+
+    import cv2
+
+    from trg_ros.core import assets
+    from trg_ros.core.errors import AssetError
+
+    sdist = assets.Asset(
+        "face_recognition-1.3.0.tar.gz",
+        "https://files.pythonhosted.org/packages/6c/49/75dda409b94841f01cbbc34114c9b67ec618265"
+        "084e4d12d37ab838f4fd3/face_recognition-1.3.0.tar.gz",
+        3_182_249,
+        "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
+    )
+    try:
+        path = assets.fetch([sdist], cache=cache_root())[0]
+    except AssetError as e:
+        pytest.skip(f"face_recognition test images unavailable: {e}")
+    images = {}
+    with tarfile.open(path) as tar:
+        for member in tar.getmembers():
+            if "/tests/test_images/" in member.name and member.isfile():
+                data = np.frombuffer(tar.extractfile(member).read(), np.uint8)
+                bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+                images[Path(member.name).name] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return images
+
+
+@pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Path:
     """A folder laid out like the asset cache, holding the parity weights as state_dict.bin."""
     d = tmp_path_factory.mktemp("trg_assets")

@@ -9,24 +9,12 @@ import numpy as np
 import pytest
 import skimage.data
 
-from trg_ros.core import assets
-from trg_ros.core.assets import Asset
 from trg_ros.core.boxes import iou
 from trg_ros.core.crop import landmark_box
 from trg_ros.core.detect.base import crop_box_from_detection
 from trg_ros.core.detect.blazeface import BlazeFace, letterbox
-from trg_ros.core.errors import AssetError
 
 IMAGES = ("astronaut", "camera", "coffee", "chelsea")
-# Real portraits shipped in the face_recognition source distribution's tests (MIT), fetched
-# from PyPI into the test cache like any asset: pinned URL, size and SHA-256.
-PORTRAITS = Asset(
-    "face_recognition-1.3.0.tar.gz",
-    "https://files.pythonhosted.org/packages/6c/49/75dda409b94841f01cbbc34114c9b67ec618265084e4"
-    "d12d37ab838f4fd3/face_recognition-1.3.0.tar.gz",
-    3_182_249,
-    "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
-)
 
 
 def rgb(name: str) -> np.ndarray:
@@ -45,42 +33,9 @@ def detector(detector_weights: Path, request: pytest.FixtureRequest) -> BlazeFac
     return found
 
 
-def reference(tflite: Path):
-    """The TFLite runtime with its reference kernels (XNNPACK's float32 rounding differs)."""
-    litert = pytest.importorskip(
-        "ai_edge_litert.interpreter", reason="ai-edge-litert not installed"
-    )
-    it = litert.Interpreter(
-        model_path=str(tflite),
-        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
-    )
-    it.allocate_tensors()
-    return it
-
-
 @pytest.fixture(scope="module")
-def reference_interpreter(detector_weights: Path):
-    return reference(detector_weights.with_suffix(".tflite"))
-
-
-@pytest.fixture(scope="module")
-def portraits(detector_weights: Path) -> dict[str, np.ndarray]:
-    import tarfile
-
-    import cv2
-
-    try:
-        path = assets.fetch([PORTRAITS], cache=detector_weights.parent)[0]
-    except AssetError as e:
-        pytest.skip(f"face_recognition test images unavailable: {e}")
-    images = {}
-    with tarfile.open(path) as tar:
-        for member in tar.getmembers():
-            if "/tests/test_images/" in member.name and member.isfile():
-                data = np.frombuffer(tar.extractfile(member).read(), np.uint8)
-                bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-                images[Path(member.name).name] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    return images
+def reference_interpreter(detector_weights: Path, tflite_reference):
+    return tflite_reference(detector_weights.with_suffix(".tflite"))
 
 
 def compare_raw(detector: BlazeFace, interpreter, image: np.ndarray) -> None:

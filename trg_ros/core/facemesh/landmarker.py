@@ -39,13 +39,13 @@ class Roi:
     """A square region of the image, rotated about its centre, that the network sees.
 
     Attributes:
-        centre: (2,) x, y in image px.
+        centre: x, y in image px.
         size: side in image px.
         angle: direction of the crop's x axis in the image, radians from the image x axis
             toward its y axis (clockwise on screen, as image y points down).
     """
 
-    centre: np.ndarray
+    centre: tuple[float, float]
     size: float
     angle: float
 
@@ -53,7 +53,8 @@ class Roi:
         """(2, 3) affine map from crop px (0..256, continuous) to image px."""
         c, s = math.cos(self.angle), math.sin(self.angle)
         rot = np.array([[c, -s], [s, c]]) * (self.size / INPUT_SIZE)
-        return np.hstack([rot, (self.centre - rot @ [INPUT_SIZE / 2, INPUT_SIZE / 2])[:, None]])
+        shift = np.asarray(self.centre) - rot @ [INPUT_SIZE / 2, INPUT_SIZE / 2]
+        return np.hstack([rot, shift[:, None]])
 
 
 def square_roi(box: np.ndarray, eye_a: np.ndarray | None, eye_b: np.ndarray | None) -> Roi:
@@ -64,7 +65,7 @@ def square_roi(box: np.ndarray, eye_a: np.ndarray | None, eye_b: np.ndarray | No
     if eye_a is not None and eye_b is not None:
         angle = math.atan2(float(eye_b[1] - eye_a[1]), float(eye_b[0] - eye_a[0]))
     side = ROI_SCALE * max(x1 - x0, y1 - y0)
-    return Roi(np.array([(x0 + x1) / 2, (y0 + y1) / 2]), side, angle)
+    return Roi(((x0 + x1) / 2, (y0 + y1) / 2), side, angle)
 
 
 def roi_from_detection(detection: Detection) -> Roi:
