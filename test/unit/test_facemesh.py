@@ -20,6 +20,7 @@ from trg_ros.core.facemesh.landmarker import (
     roi_from_detection,
     roi_from_landmarks,
 )
+from trg_ros.core.tflite import runtime
 
 # Landmarks are pixels of the 256 input (up to ~250). Both runtimes stay within 2.3e-4 px of the
 # reference kernels on these faces, which is float32 rounding: the reference kernels themselves
@@ -78,7 +79,7 @@ def test_landmarks_lie_on_the_face(landmarker: FaceLandmarker, astronaut) -> Non
     image, face = astronaut
     found = landmarker.landmarks(image, [roi_from_detection(face)])[0]
     pts = found.points
-    assert pts.shape == (NUM_LANDMARKS, 3) and found.presence > 0.99
+    assert pts.shape == (NUM_LANDMARKS, 3) and found.present and found.presence > 0.99
     # The landmark extent matches the parity fixture's hand-picked extent of this face and
     # stays within the detector box grown by 10% (the chin reaches a little below the box).
     extent = np.concatenate([pts[:, :2].min(0), pts[:, :2].max(0)])
@@ -102,7 +103,7 @@ def test_landmarks_lie_on_the_face(landmarker: FaceLandmarker, astronaut) -> Non
 def test_no_face_has_low_presence(landmarker: FaceLandmarker) -> None:
     coffee = skimage.data.coffee()
     found = landmarker.landmarks(coffee, [Roi((300.0, 200.0), 200.0, 0.0)])[0]
-    assert found.presence < 0.5, found.presence
+    assert not found.present and found.presence < 0.5, found.presence
 
 
 def test_rotated_image_gives_rotated_landmarks(
@@ -176,3 +177,16 @@ def test_crop_samples_the_roi_pixel_exactly() -> None:
     np.testing.assert_array_equal(crop[j, i], image[i - 64, 191 - j])
     roi = Roi((64.0, 64.0), 256.0, np.pi / 2)
     np.testing.assert_allclose(roi.crop_to_image() @ [128.5, 128.5, 1], [63.5, 64.5])
+
+
+def test_latency_bench_prints_both_runtimes(
+    facemesh_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trg_ros.tools.bench_tflite import facemesh
+
+    rows = facemesh(facemesh_dir, repeats=2, faces=(1, 2))["facemesh"]
+    runtimes = ["torch", "litert"] if runtime.litert_available() else ["torch"]
+    expected = [(rt, n) for rt in runtimes for n in (1, 2)]
+    assert [(r["runtime"], r["faces"]) for r in rows] == expected
+    assert all(r["ms_per_face"] > 0 for r in rows)
+    assert "FaceMesh v2 per face" in capsys.readouterr().out

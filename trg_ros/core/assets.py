@@ -191,8 +191,9 @@ def check_file(path: Path, asset: Asset) -> None:
 def _remedy(asset: Asset) -> str:
     if asset.url is None:
         return asset.how_to_get
+    by_hand = asset.url + (f" (or {asset.fallback.archive.url})" if asset.fallback else "")
     return (
-        f"run `trg-ros assets fetch`, or download {asset.url} by hand and run "
+        f"run `trg-ros assets fetch`, or download {by_hand} by hand and run "
         "`trg-ros assets fetch --from <its folder>`"
     )
 

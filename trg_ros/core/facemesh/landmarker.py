@@ -64,6 +64,8 @@ def square_roi(box: np.ndarray, eye_a: np.ndarray | None, eye_b: np.ndarray | No
     angle = 0.0
     if eye_a is not None and eye_b is not None:
         angle = math.atan2(float(eye_b[1] - eye_a[1]), float(eye_b[0] - eye_a[0]))
+    # Square: the network wants an undistorted face (MediaPipe's tasks graph leaves the
+    # detector's rectangle unsquared; BlazeFace boxes are near-square anyway).
     side = ROI_SCALE * max(x1 - x0, y1 - y0)
     return Roi(((x0 + x1) / 2, (y0 + y1) / 2), side, angle)
 
@@ -96,6 +98,11 @@ class FaceLandmarks:
     points: np.ndarray
     presence: float
     roi: Roi
+
+    @property
+    def present(self) -> bool:
+        """Whether a tracker should keep this face (MediaPipe's default threshold)."""
+        return self.presence >= PRESENCE_THRESHOLD
 
     def next_roi(self) -> Roi:
         """Where to look for this face in the next frame (:func:`roi_from_landmarks`)."""

@@ -47,7 +47,7 @@ def choose_runtime(requested: str, device: torch.device, tflite: Path) -> tuple[
     elif not litert_available():
         problem = "ai-edge-litert is not installed"
     elif not tflite.is_file():
-        problem = f"{tflite} is missing"
+        problem = f"{tflite} is missing (`trg-ros assets fetch` installs it)"
     if requested == "litert":
         if problem:
             raise TRGError(f"runtime 'litert' cannot run {tflite.name}: {problem}")
