@@ -303,7 +303,8 @@ def _fetch_fallback(
     archive = asset.fallback.archive
     url = f"{mirror.rstrip('/')}/{archive.name}" if mirror else archive.url
     assert url is not None
-    log.warning("%s; taking %s from %s instead", first, asset.name, url)
+    reason = str(first.__cause__ or first).splitlines()[0]
+    log.warning("%s: its home failed (%s); taking it from %s", asset.name, reason, url)
     part = dest / (archive.name + ".part")
     try:
         download(url, part, archive.size, archive.name, _remedy(archive), progress)
