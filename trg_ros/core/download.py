@@ -85,6 +85,7 @@ def download(
                     if progress:
                         progress(done, size)
     except urllib.error.HTTPError as e:
+        e.close()  # the error holds the response's socket
         if e.code == 416 and have == size:
             return None  # already complete
         raise AssetError(f"{name}: {url} answered HTTP {e.code}; {remedy}") from e

@@ -58,10 +58,20 @@ def summary(times: np.ndarray, items: int) -> dict[str, float]:
     }
 
 
+def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    print(f"\n{title}")
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    print(fmt.format(*header))
+    for r in rows:
+        print(fmt.format(*r))
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="latency and throughput per stage and batch size")
     p.add_argument("--model-only", action="store_true", help="only the TRG network")
     p.add_argument("--detector", action="store_true", help="only the face detector")
+    p.add_argument("--facemesh", action="store_true", help="only the FaceMesh landmark network")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=None)
     p.add_argument("--repeats", type=int, default=20)
@@ -72,13 +82,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trg_ros.tools import bench_runs
+    from trg_ros.tools import bench_runs, bench_tflite
 
-    files = assets.ModelFiles.in_dir(args.data_dir or assets.cache_dir(), args.weights)
+    data_dir = args.data_dir or assets.cache_dir()
+    files = assets.ModelFiles.in_dir(data_dir, args.weights)
     if args.model_only:
         result = bench_runs.model(files, args)
     elif args.detector:
-        result = bench_runs.detector(files, args)
+        result = bench_tflite.detector(files, args)
+    elif args.facemesh:
+        result = bench_tflite.facemesh(data_dir, args.repeats, args.device)
     else:
         result = bench_runs.pipeline(files, args)
     if args.json:

@@ -16,17 +16,8 @@ from trg_ros.core.estimator import EstimatorConfig, HeadPoseEstimator, resolve_d
 from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.fast import cpu_has_bf16
 from trg_ros.tools.accuracy import pose_differences, sweep_crops
-from trg_ros.tools.bench import machine_info, measure, summary
+from trg_ros.tools.bench import machine_info, measure, print_table, summary
 from trg_ros.tools.sources import sample_image
-
-
-def _print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
-    print(f"\n{title}")
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    print(fmt.format(*header))
-    for r in rows:
-        print(fmt.format(*r))
 
 
 def _describe(device: torch.device) -> dict[str, Any]:
@@ -94,7 +85,7 @@ def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
             ]
         )
     onnx = _onnx_rows(net, sizes, args.repeats, base_rate) if device.type == "cpu" else []
-    _print_table(
+    print_table(
         "TRG forward (crop batch in -> poses out), accuracy vs fp32 eager on 27 real-face crops",
         [
             "mode",
@@ -137,77 +128,6 @@ def _onnx_rows(net: Any, sizes: list[int], repeats: int, base: dict[int, float])
             ]
         )
     return rows
-
-
-def detector(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
-    """BlazeFace in PyTorch vs the TFLite runtime (XNNPACK) on the same inputs."""
-    from trg_ros.core.detect.blazeface import BlazeFace, letterbox
-
-    device = resolve_device(args.device)
-    info = _describe(device)
-    ours = BlazeFace(files.detector, device=str(device))
-    tflite = _tflite_interpreter(files)
-    face = sample_image()
-    rows, results = [], []
-    for w, h in ((640, 480), (1280, 720), (1920, 1080)):
-        img = cv2.resize(face, (h, h))
-        canvas = np.zeros((h, w, 3), np.uint8)
-        canvas[:, (w - h) // 2 : (w - h) // 2 + h] = img
-        inp = letterbox(canvas)[0][None]
-        t_raw = summary(measure(lambda x=inp: ours.raw(x), args.repeats), 1)
-        t_all = summary(measure(lambda c=canvas: ours.detect(c), args.repeats), 1)
-        row = {
-            "size": f"{w}x{h}",
-            "torch_raw_ms": t_raw["p50_ms"],
-            "torch_detect_ms": t_all["p50_ms"],
-            "faces": len(ours.detect(canvas)),
-        }
-        if tflite is not None:
-
-            def run_tflite(x=inp) -> None:
-                tflite.set_tensor(tflite.get_input_details()[0]["index"], x)
-                tflite.invoke()
-
-            t_ref = summary(measure(run_tflite, args.repeats), 1)
-            row["tflite_raw_ms"] = t_ref["p50_ms"]
-            row["ratio"] = t_ref["p50_ms"] / t_raw["p50_ms"]
-        results.append(row)
-        rows.append(
-            [
-                row["size"],
-                f"{row['torch_raw_ms']:.2f}",
-                f"{row['torch_detect_ms']:.2f}",
-                f"{row.get('tflite_raw_ms', float('nan')):.2f}",
-                f"{row.get('ratio', float('nan')):.2f}x",
-                row["faces"],
-            ]
-        )
-    _print_table(
-        "BlazeFace full-range: PyTorch (ours) vs TFLite runtime, p50",
-        ["image", "torch net ms", "torch detect ms", "tflite net ms", "speed vs tflite", "faces"],
-        rows,
-    )
-    return {"machine": info, "detector": results}
-
-
-def _tflite_interpreter(files: assets.ModelFiles) -> Any:
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        print("ai-edge-litert is not installed: no TFLite baseline")
-        return None
-    import zipfile
-
-    wheel = files.detector.parent / assets.BLAZEFACE.name
-    if not wheel.is_file():
-        return None
-    member = assets.BLAZEFACE.tflite_member
-    assert member is not None
-    it = Interpreter(
-        model_content=zipfile.ZipFile(wheel).read(member[0]), num_threads=torch.get_num_threads()
-    )
-    it.allocate_tensors()
-    return it
 
 
 def faces_frame(n: int, width: int, height: int) -> np.ndarray:
@@ -299,7 +219,7 @@ def pipeline(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, An
                 f"{r['ratio']:.2f}x",
             ]
         )
-    _print_table(
+    print_table(
         "Core pipeline per stage (p50 ms), image in -> messages out",
         [
             "image",
@@ -362,4 +282,4 @@ def _through_node(files: assets.ModelFiles, device: torch.device, repeats: int) 
     return results
 
 
-__all__ = ["detector", "model", "pipeline"]
+__all__ = ["model", "pipeline"]

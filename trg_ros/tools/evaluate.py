@@ -24,6 +24,7 @@ from trg_ros.core import assets, metrics
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.crop import Box, landmark_box
 from trg_ros.core.errors import TRGError
+from trg_ros.core.unpack import NumpyOnlyUnpickler
 
 BATCH = 64
 ARKIT_P00 = 1.57443701  # npy/projection_matrix.txt of the official repository
@@ -102,10 +103,10 @@ def arkit_samples(
 
 
 # --- BIWI ----------------------------------------------------------------------------------
-class _AnnotationUnpickler(assets.NumpyOnlyUnpickler):
+class _AnnotationUnpickler(NumpyOnlyUnpickler):
     """Containers and numpy arrays only (the annotation file is user-supplied data)."""
 
-    ALLOWED: ClassVar[set[tuple[str, str]]] = assets.NumpyOnlyUnpickler.ALLOWED | {
+    ALLOWED: ClassVar[set[tuple[str, str]]] = NumpyOnlyUnpickler.ALLOWED | {
         ("numpy.core.multiarray", "scalar"),
         ("numpy._core.multiarray", "scalar"),
         ("collections", "OrderedDict"),

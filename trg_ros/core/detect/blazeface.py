@@ -1,7 +1,8 @@
-"""MediaPipe BlazeFace full-range face detector, run by PyTorch from converted weights.
+"""MediaPipe BlazeFace full-range face detector.
 
-The network comes from the Apache-2.0 ``face_detection_full_range.tflite`` (see
-:mod:`trg_ros.core.assets`), converted once by :mod:`.convert`. Pre- and post-processing
+The network is the Apache-2.0 ``face_detection_full_range.tflite`` (see
+:mod:`trg_ros.core.assets`), run by :class:`~trg_ros.core.tflite.runtime.TFLiteNetwork`
+(ai-edge-litert on CPU, its PyTorch conversion on CUDA). Pre- and post-processing
 follow MediaPipe's published graph settings for this model: a 192 x 192 letterboxed RGB input
 scaled to [-1, 1]; 2304 SSD anchors, one per cell of a 48 x 48 grid with unit size; boxes and
 six keypoints regressed in input pixels; sigmoid scores; weighted non-maximum suppression.
@@ -18,7 +19,7 @@ import torch
 
 from trg_ros.core.boxes import iou
 from trg_ros.core.detect.base import Detection
-from trg_ros.core.tflite.convert import load_converted
+from trg_ros.core.tflite.runtime import TFLiteNetwork
 
 INPUT_SIZE = 192
 GRID = 48
@@ -97,27 +98,29 @@ class BlazeFace:
     """Face detector implementing :class:`trg_ros.core.detect.base.FaceDetector`.
 
     Args:
-        weights: converted ``.npz`` (``trg-ros assets fetch`` writes it).
+        weights: converted ``.npz`` (``trg-ros assets fetch`` writes it); the ``.tflite`` it
+            was converted from is expected next to it, under the same stem.
         config: thresholds.
         device: torch device.
+        runtime: ``auto``, ``litert`` or ``torch`` (see :mod:`trg_ros.core.tflite.runtime`).
     """
 
     def __init__(
-        self, weights: Path, config: BlazeFaceConfig | None = None, device: str = "cpu"
+        self,
+        weights: Path,
+        config: BlazeFaceConfig | None = None,
+        device: str | torch.device = "cpu",
+        runtime: str = "auto",
     ) -> None:
         self.config = config or BlazeFaceConfig()
-        self.device = torch.device(device)
-        # channels-last: about 1.5x faster on CPU for this many-small-convolutions network
-        self.net = load_converted(Path(weights)).to(self.device, memory_format=torch.channels_last)
+        weights = Path(weights)
+        self.net = TFLiteNetwork(weights.with_suffix(".tflite"), weights, device, runtime)
         self._anchors = anchors()
 
-    @torch.inference_mode()
     def raw(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, 192, 192, 3) inputs in [-1, 1] -> regressors (B, 2304, 16), logits (B, 2304)."""
-        # NHWC numpy memory is already the channels-last layout of an NCHW tensor.
-        x = torch.from_numpy(np.ascontiguousarray(inputs)).permute(0, 3, 1, 2).to(self.device)
-        reg, cls = self.net(x)
-        return reg.float().cpu().numpy(), cls.float().cpu().numpy()[..., 0]
+        reg, cls = self.net.run(inputs)
+        return reg, cls[..., 0]
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
         """Faces in a (H, W, 3) uint8 RGB image, boxes and keypoints in image px."""

@@ -1,1 +1,2 @@
-"""The bundled FaceMesh estimator: landmarks from MediaPipe's FaceMesh v2, metric pose from the canonical face."""
+"""The bundled FaceMesh estimator: landmarks from MediaPipe's FaceMesh v2, metric pose from
+the canonical face."""

@@ -1,8 +1,9 @@
 """A TFLite CNN graph turned into a PyTorch module, saved as one ``.npz`` without pickles.
 
 The conversion runs once (at asset install); loading reads the ``.npz`` back. Supported ops
-are those MediaPipe's BlazeFace uses: CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU, MAX_POOL_2D,
-channel PAD, RESIZE_BILINEAR and RESHAPE, with DEQUANTIZE folded into float32 constants.
+are those MediaPipe's BlazeFace and FaceMesh v2 use: CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU,
+PRELU, LOGISTIC, MAX_POOL_2D, channel PAD, RESIZE_BILINEAR and RESHAPE, with DEQUANTIZE folded
+into float32 constants.
 """
 
 from __future__ import annotations
@@ -93,7 +94,13 @@ def graph_to_layers(graph: Graph) -> tuple[list[dict[str, Any]], dict[str, np.nd
             spec["shape"] = list(graph.tensors[out].shape)
         elif op.op == "ADD":
             spec["act"] = _activation(op.options, op.op)
-        elif op.op != "RELU":
+        elif op.op == "PRELU":
+            alpha = consts[ins[1]]
+            if any(n != 1 for n in alpha.shape[:-1]):
+                raise TFLiteError(f"PRELU: slopes {alpha.shape} are not per channel")
+            spec["name"] = f"l{len(layers)}"
+            weights[spec["name"] + ".alpha"] = alpha.reshape(-1)
+        elif op.op not in ("RELU", "LOGISTIC"):
             raise TFLiteError(f"operator {op.op} is not supported by the converter")
         layers.append(spec)
     return layers, weights
@@ -107,6 +114,9 @@ class ConvertedNet(nn.Module):
     ) -> None:
         super().__init__()
         self.layers, self.inputs, self.outputs = layers, inputs, outputs
+        # A RESHAPE already yields the TFLite layout; every other output is an NCHW feature map.
+        reshaped = {spec["out"] for spec in layers if spec["op"] == "RESHAPE"}
+        self._to_nhwc = [i not in reshaped for i in outputs]
         uses: dict[int, int] = {}
         for spec in layers:
             for i in spec["in"]:
@@ -117,12 +127,14 @@ class ConvertedNet(nn.Module):
             for spec in layers
         ]
         self.convs = nn.ModuleDict()
-        for spec in layers:
-            if "groups" in spec:
-                self.convs[spec["name"]] = nn.Conv2d(1, 1, 1)  # shapes set by load_state_dict
+        self.slopes = nn.ParameterDict()
 
     def load_weights(self, weights: dict[str, np.ndarray]) -> None:
         for spec in self.layers:
+            if spec["op"] == "PRELU":
+                alpha = torch.from_numpy(np.ascontiguousarray(weights[spec["name"] + ".alpha"]))
+                self.slopes[spec["name"]] = nn.Parameter(alpha, requires_grad=False)
+                continue
             if "groups" not in spec:
                 continue
             w = torch.from_numpy(np.ascontiguousarray(weights[spec["name"] + ".weight"]))
@@ -158,6 +170,10 @@ class ConvertedNet(nn.Module):
             elif op == "ADD":
                 y = a + values[spec["in"][1]]
                 y = F.relu_(y) if spec["act"] else y
+            elif op == "PRELU":
+                y = F.prelu(a, self.slopes[spec["name"]])
+            elif op == "LOGISTIC":
+                y = torch.sigmoid(a)
             elif op == "MAX_POOL_2D":
                 padded = F.pad(a, spec["pad"], value=-math.inf) if any(spec["pad"]) else a
                 y = F.max_pool2d(padded, spec["kernel"], spec["stride"])
@@ -170,7 +186,10 @@ class ConvertedNet(nn.Module):
             else:  # RESHAPE of an NHWC tensor
                 y = a.permute(0, 2, 3, 1).reshape(a.shape[0], *spec["shape"][1:])
             values[spec["out"]] = y
-        return [values[i] for i in self.outputs]
+        return [
+            values[i].permute(0, 2, 3, 1) if nhwc else values[i]
+            for i, nhwc in zip(self.outputs, self._to_nhwc, strict=True)
+        ]
 
 
 def convert_tflite(tflite: Path, out: Path) -> None:

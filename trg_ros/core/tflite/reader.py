@@ -23,11 +23,13 @@ OPCODES = {
     3: "CONV_2D",
     4: "DEPTHWISE_CONV_2D",
     6: "DEQUANTIZE",
+    14: "LOGISTIC",
     17: "MAX_POOL_2D",
     19: "RELU",
     22: "RESHAPE",
     23: "RESIZE_BILINEAR",
     34: "PAD",
+    54: "PRELU",
 }
 # TensorType -> numpy dtype.
 DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 9: np.int8}

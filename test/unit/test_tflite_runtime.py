@@ -1,0 +1,79 @@
+"""The runtime choice for TFLite networks: which one runs and why, and one ``run`` for all."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from trg_ros.core.errors import TRGError
+from trg_ros.core.tflite import runtime
+from trg_ros.core.tflite.runtime import TFLiteNetwork, choose_runtime
+
+needs_litert = pytest.mark.skipif(
+    not runtime.litert_available(), reason="ai-edge-litert not installed"
+)
+
+
+def test_choice_and_its_reason(tmp_path: Path, detector_weights: Path) -> None:
+    tflite = detector_weights.with_suffix(".tflite")
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert choose_runtime("torch", cpu, tflite) == ("torch", "asked for")
+    chosen, reason = choose_runtime("auto", cuda, tflite)
+    assert chosen == "torch" and "cuda" in reason
+    chosen, reason = choose_runtime("auto", cpu, tmp_path / "gone.tflite")
+    assert chosen == "torch" and "gone.tflite is missing" in reason
+    with pytest.raises(TRGError, match="CPU only"):
+        choose_runtime("litert", cuda, tflite)
+    with pytest.raises(ValueError, match="auto, litert, torch"):
+        choose_runtime("onnx", cpu, tflite)
+    expected = "litert" if runtime.litert_available() else "torch"
+    assert choose_runtime("auto", cpu, tflite)[0] == expected
+
+
+def test_missing_litert_falls_back_to_torch(
+    monkeypatch: pytest.MonkeyPatch, detector_weights: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(runtime, "litert_available", lambda: False)
+    with caplog.at_level(logging.INFO, logger=runtime.__name__):
+        net = TFLiteNetwork(detector_weights.with_suffix(".tflite"), detector_weights)
+    assert net.runtime == "torch"
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "face_detection_full_range runs with torch (cpu): ai-edge-litert is not installed"
+    ]
+    with pytest.raises(TRGError, match="not installed"):
+        TFLiteNetwork(detector_weights.with_suffix(".tflite"), detector_weights, runtime="litert")
+
+
+def test_missing_conversion_says_how_to_get_it(tmp_path: Path) -> None:
+    with pytest.raises(TRGError, match="assets fetch"):
+        TFLiteNetwork(tmp_path / "x.tflite", tmp_path / "x.npz", runtime="torch")
+
+
+@needs_litert
+@pytest.mark.parametrize("network", ["blazeface", "facemesh"])
+def test_a_batch_equals_its_items_one_by_one(
+    network: str, detector_weights: Path, facemesh_dir: Path
+) -> None:
+    """BlazeFace's fixed-shape RESHAPE cannot be batched by litert (it runs item by item);
+    FaceMesh batches; 11 inputs also cross the chunk size of 8."""
+    if network == "blazeface":
+        tflite, size = detector_weights.with_suffix(".tflite"), 192
+    else:
+        tflite, size = facemesh_dir / "face_landmarks_detector.tflite", 256
+    inputs = np.random.default_rng(0).random((11, size, size, 3), np.float32)
+    for rt in ("litert", "torch"):
+        net = TFLiteNetwork(tflite, tflite.with_suffix(".npz"), runtime=rt)
+        batched = net.run(inputs)
+        singles = [net.run(x[None]) for x in inputs]
+        for k, out in enumerate(batched):
+            assert out.shape[0] == len(inputs)
+            one_by_one = np.concatenate([s[k] for s in singles])
+            err = np.abs(out - one_by_one).max()
+            assert err <= 1e-4 * max(1.0, np.abs(one_by_one).max()), f"{rt} output {k}: {err:.2e}"
+    with pytest.raises(ValueError, match="at least one"):
+        net.run(inputs[:0])
