@@ -85,6 +85,14 @@ def test_no_parent_means_any_folder() -> None:
     assert drive.select(listing, target, "by hand")[1] == "BIWI/annot_mtcnn_fan.pkl"
 
 
+def test_gdown_is_imported_only_to_fetch() -> None:
+    code = "import sys, trg_ros.cli, trg_ros.core.assets; print('gdown' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "False", done.stdout + done.stderr
+
+
 # --- gdown against a fake Drive -------------------------------------------------------------
 @pytest.fixture
 def fake(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Iterator[FakeDrive]:
@@ -127,6 +135,7 @@ def test_cli_fetches_the_checkpoint_from_its_drive_folder(
     assert done.returncode == 0, done.stderr[-3000:]
     assert "does not match a trusted record" in done.stderr
     assert "passed the check and is kept" in done.stderr
+    assert "state_dict.bin: 100%" in done.stderr  # our progress bar
     file_id = ids["trg_240717/checkpoint-30/state_dict.bin"]
     asked = [r.split("?")[0] for r in fake.requests]
     assert asked.count("drive.google.com/embeddedfolderview") == 4  # root, run, 2 checkpoints

@@ -1,17 +1,11 @@
 """Official TRG weights and data files: pinned sources, sizes and SHA-256, a checked cache.
 
 Files land in ``$TRG_ROS_HOME`` (default ``~/.cache/trg_ros``) only after their size and hash
-match the trusted record. Data files and the detector have pinned URLs and are fetched with our
-resumable downloader; the checkpoints and evaluation extras live in Google Drive folders, are
-found in the folder's listing and fetched with gdown (:mod:`trg_ros.core.drive`).
-
-The default checkpoint's size and hash come from a third-party record, the other Drive files
-have none. When such a file is first installed and differs from the record (or there is none),
-its content check (TRG's strict key/shape check, a restricted unpickle) must pass; then it is
-kept and the size and hash actually seen are recorded in the cache (:mod:`trg_ros.core.trust`),
-and later fetches and ``verify`` check against that. Pickles are unpickled only with an
-unpickler that admits numpy arrays, and are converted to ``.npy`` so nothing is unpickled at
-run time.
+match the trusted record (:mod:`trg_ros.core.trust`: the manifest's, or the one recorded at a
+first download that passed its content check). Data files and the detector have pinned URLs
+and go through our resumable downloader; the checkpoints and evaluation extras are found in
+the official Google Drive folders and fetched with gdown (:mod:`trg_ros.core.drive`). Pickles
+are read only with unpicklers that admit numpy arrays and are converted to ``.npy`` at install.
 """
 
 from __future__ import annotations
@@ -307,7 +301,7 @@ def _download(asset: Asset, dest: Path, url: str | None, progress: Progress | No
     """
     if asset.drive is not None:
         part = dest / INCOMING / asset.name
-        url = url or _find_in_drive(asset)
+        url = url or drive.locate(asset.drive, asset.how_to_get)
         drive.download(url, part, asset.how_to_get, progress)
     else:
         url = url or asset.url
@@ -319,15 +313,6 @@ def _download(asset: Asset, dest: Path, url: str | None, progress: Progress | No
     except TRGError:
         part.unlink(missing_ok=True)  # a bad download must not be resumed or loaded
         raise
-
-
-def _find_in_drive(asset: Asset) -> str:
-    """The download URL of ``asset`` in its official Drive folder, found by listing it."""
-    assert asset.drive is not None
-    listing = drive.list_folder(asset.drive, asset.how_to_get)
-    file_id, path = drive.select(listing, asset.drive, asset.how_to_get)
-    log.info("%s: %s in %s (id %s)", asset.name, path, asset.drive.folder_url, file_id)
-    return drive.file_url(file_id)
 
 
 def _is_installed(path: Path, asset: Asset) -> bool:

@@ -112,7 +112,10 @@ def list_folder(target: DriveFile, by_hand: str) -> list[Entry]:
     return [(f.id, f.path) for f in files]
 
 
-def file_url(file_id: str) -> str:
+def locate(target: DriveFile, by_hand: str) -> str:
+    """The download URL of ``target``, found by listing its folder (see :func:`select`)."""
+    file_id, path = select(list_folder(target, by_hand), target, by_hand)
+    log.info("found %s in %s (id %s)", path, target.folder_url, file_id)
     return f"https://drive.google.com/uc?id={file_id}"
 
 
@@ -164,19 +167,19 @@ def _failed(
     network = (requests.ConnectionError, requests.Timeout)
     kept = partial_files(output) if output else []
     resume = (
-        f"; {kept[0].stat().st_size} bytes are kept in {kept[0]}: run the same command "
-        "again to resume"
+        f" {kept[0].stat().st_size} bytes are kept in {kept[0]}: run the same command again "
+        "to resume."
         if kept
         else ""
     )
     if isinstance(error, network) or isinstance(error.__cause__, network):
         return AssetError(
-            f"could not reach the server while {tried} ({reason}); are you offline?{resume}. "
+            f"could not reach the server while {tried}: are you offline? ({reason}).{resume} "
             f"Otherwise {by_hand}"
         )
     then = (
-        " Google Drive limits how often a file is downloaded: try again later, or"
+        "Google Drive limits how often a file is downloaded: try again later, or"
         if gdown.parse_url.is_google_drive_url(url)
-        else " Otherwise"
+        else "Otherwise"
     )
-    return AssetError(f"{tried} failed: {reason}{resume}.{then} {by_hand}")
+    return AssetError(f"{tried} failed: {reason}.{resume} {then} {by_hand}")

@@ -141,9 +141,9 @@ def _annotation_fits(path: Path, cache: Path) -> None:
 # The official FAN face boxes of BIWI (evaluation extras folder); no size or hash on record.
 BIWI_ANNOTATION = assets.Asset(
     "annot_mtcnn_fan.pkl",
-    None,
-    None,
-    None,
+    url=None,
+    size=None,
+    sha256=None,
     drive=DriveFile(assets.EVAL_FOLDER_URL, "annot_mtcnn_fan.pkl"),
     how_to_get=(
         f"download annot_mtcnn_fan.pkl from {assets.EVAL_FOLDER_URL} in a browser into the "
