@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from pathlib import Path
 
@@ -12,30 +11,8 @@ from trg_ros.core import assets
 from trg_ros.core.errors import TRGError
 
 
-def _progress(asset: assets.Asset):
-    from tqdm import tqdm
-
-    bars: list[tqdm] = []  # made on the first bytes: a source that fails at once shows no bar
-
-    def update(done: int, total: int) -> None:
-        if not bars:
-            bars.append(tqdm(total=total, unit="B", unit_scale=True, desc=asset.name, leave=True))
-        bars[0].update(done - bars[0].n)
-        if done >= total:
-            bars[0].close()
-
-    return update
-
-
-def drive_link(url: str) -> str:
-    """A Drive share link (.../file/d/ID/view) -> its direct download URL; others unchanged."""
-    m = re.search(r"drive\.google\.com/file/d/([\w-]+)", url)
-    return f"https://drive.google.com/uc?export=download&id={m.group(1)}" if m else url
-
-
 def cmd_assets(args: argparse.Namespace) -> int:
-    groups = args.only or list(assets.ASSETS_BY_GROUP)
-    chosen = [a for g in groups for a in assets.ASSETS_BY_GROUP[g]]
+    chosen = assets.chosen(args.only or assets.GROUPS, args.checkpoint)
     if args.action == "verify":
         problems = assets.verify(chosen, args.cache)
         for line in problems:
@@ -43,12 +20,15 @@ def cmd_assets(args: argparse.Namespace) -> int:
         if not problems:
             print(f"all {len(chosen)} assets in {assets.cache_dir(args.cache)} are valid")
         return 1 if problems else 0
+    from trg_ros.tools.progress import download_bar
+
+    weights = assets.CHECKPOINTS[args.checkpoint]
+    urls = {weights.name: args.weights_url} if args.weights_url else None
     failed = []
-    urls = {assets.CHECKPOINT.name: drive_link(args.weights_url)} if args.weights_url else None
     for asset in chosen:
         try:
-            path = assets.fetch([asset], args.cache, args.source, args.mirror, _progress, urls)[0]
-            print(f"ok   {path}")
+            path = assets.fetch([asset], args.cache, args.source, args.mirror, download_bar, urls)
+            print(f"ok   {path[0]}")
         except TRGError as e:
             failed.append(asset.name)
             print(f"FAIL {e}", file=sys.stderr)
@@ -75,10 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", type=Path, help="cache folder (default $TRG_ROS_HOME or ~/.cache/trg_ros)"
     )
     p.add_argument("--mirror", help="base URL that serves the files under their cache names")
+    p.add_argument("--only", nargs="+", choices=assets.GROUPS, help="only these groups")
     p.add_argument(
-        "--only", nargs="+", choices=list(assets.ASSETS_BY_GROUP), help="only these groups"
+        "--checkpoint",
+        choices=list(assets.CHECKPOINTS),
+        default="trg-star",
+        help="official checkpoint: trg-star (ARKitFace+300W-LP, default) or trg (ARKitFace)",
     )
-    p.add_argument("--weights-url", help="direct or Google Drive share link of state_dict.bin")
+    p.add_argument(
+        "--weights-url", help="Google Drive share link or plain URL of the checkpoint file"
+    )
 
     p = sub.add_parser("node", help="run the trg_head_pose node (accepts --ros-args ...)")
     p.add_argument(

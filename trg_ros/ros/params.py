@@ -15,6 +15,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 
+from trg_ros.core.assets import CHECKPOINTS
 from trg_ros.core.crop import PRINCIPAL_POINT_MODES
 from trg_ros.core.errors import TRGError
 from trg_ros.core.pipeline import PipelineConfig
@@ -45,6 +46,13 @@ class NodeParams:
 
     weights: str = _p(
         "", "TRG state_dict.bin; empty = the asset cache ($TRG_ROS_HOME)", live=False
+    )
+    checkpoint: str = _p(
+        "trg-star",
+        "official checkpoint used when weights is empty: trg-star (ARKitFace+300W-LP) or trg "
+        "(ARKitFace only)",
+        choices=tuple(CHECKPOINTS),
+        live=False,
     )
     data_dir: str = _p(
         "", "folder with the TRG data files and detector; empty = asset cache", live=False

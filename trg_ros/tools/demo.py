@@ -48,6 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--focal", type=float, help="focal length in pixels")
     p.add_argument("--out", type=Path, default=Path("trg_demo_out"), help="output folder")
     p.add_argument("--weights", type=Path, help="TRG state_dict.bin (default: asset cache)")
+    p.add_argument(
+        "--checkpoint",
+        choices=list(assets.CHECKPOINTS),
+        default="trg-star",
+        help="official checkpoint from the cache when --weights is not given",
+    )
     p.add_argument("--data-dir", type=Path, help="asset folder (default: the cache)")
     p.add_argument("--device", default="auto")
     p.add_argument("--mesh", action="store_true", help="draw the face mesh")
@@ -57,10 +63,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _missing_weights_message(files: assets.ModelFiles) -> str:
+    asset = assets.CHECKPOINTS[files.checkpoint]
     return (
         f"TRG weights not found at {files.weights}.\n"
-        "Get them with:  trg-ros assets fetch   (the checkpoint itself needs one manual "
-        "download: " + assets.CHECKPOINT.how_to_get + ")\n"
+        f"Get them with:  {asset.command}   (or by hand: {asset.how_to_get})\n"
         "or pass --weights PATH/TO/state_dict.bin"
     )
 
@@ -190,7 +196,7 @@ def rows_from(msg: object, stamp: float, index: int, with_3d: bool) -> list[Face
 def run(args: argparse.Namespace) -> int:
     from rclpy.parameter import Parameter
 
-    files = assets.ModelFiles.in_dir(args.data_dir or assets.cache_dir(), args.weights)
+    files = assets.ModelFiles.in_dir(args.data_dir, args.weights, args.checkpoint)
     try:
         files.check()
     except TRGError as e:
@@ -203,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
     params = [
         Parameter("data_dir", value=str(files.sampled_vertices.parent)),
         Parameter("weights", value=str(files.weights)),
+        Parameter("checkpoint", value=args.checkpoint),
         Parameter("device", value=args.device),
         Parameter("camera_info_timeout", value=10.0),
         Parameter("publish_landmarks_3d", value=bool(args.mesh)),

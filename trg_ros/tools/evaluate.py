@@ -23,6 +23,7 @@ import numpy as np
 from trg_ros.core import assets, metrics
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.crop import Box, landmark_box
+from trg_ros.core.drive import DriveFile
 from trg_ros.core.errors import TRGError
 from trg_ros.core.unpack import NumpyOnlyUnpickler
 
@@ -119,6 +120,50 @@ class _AnnotationUnpickler(NumpyOnlyUnpickler):
         return super().find_class(module, name)
 
 
+def read_annotation(path: Path) -> dict:
+    """The BIWI annotation (``img_path``, ``pred_kpt``, ``mesh``), restricted unpickler."""
+    try:
+        ann = _AnnotationUnpickler.loads(path.read_bytes())
+    except (pickle.UnpicklingError, EOFError, ValueError) as e:
+        raise TRGError(f"cannot read {path}: {e}") from e
+    missing = [
+        k for k in ("img_path", "pred_kpt", "mesh") if not isinstance(ann, dict) or k not in ann
+    ]
+    if missing:
+        raise TRGError(f"{path} is not the BIWI annotation: it lacks {', '.join(missing)}")
+    return ann
+
+
+def _annotation_fits(path: Path, cache: Path) -> None:
+    read_annotation(path)
+
+
+# The official FAN face boxes of BIWI (evaluation extras folder); no size or hash on record.
+BIWI_ANNOTATION = assets.Asset(
+    "annot_mtcnn_fan.pkl",
+    url=None,
+    size=None,
+    sha256=None,
+    drive=DriveFile(assets.EVAL_FOLDER_URL, "annot_mtcnn_fan.pkl"),
+    how_to_get=(
+        f"download annot_mtcnn_fan.pkl from {assets.EVAL_FOLDER_URL} in a browser into the "
+        "BIWI hpdb folder, or pass --annotation FILE"
+    ),
+    command="trg-ros eval --dataset biwi",
+    content_check=_annotation_fits,
+)
+
+
+def biwi_annotation(hpdb: Path, cache: Path | None = None) -> Path:
+    """``hpdb/annot_mtcnn_fan.pkl``, else the cached copy, fetched from Drive when missing."""
+    local = hpdb / BIWI_ANNOTATION.name
+    if local.is_file():
+        return local
+    from trg_ros.tools.progress import download_bar
+
+    return assets.fetch([BIWI_ANNOTATION], cache, progress=download_bar)[0]
+
+
 def _read_matrix(lines: list[str]) -> np.ndarray:
     return np.array([[float(v) for v in line.split()] for line in lines])
 
@@ -153,10 +198,7 @@ def biwi_samples(hpdb: Path, annotation: Path | None = None) -> Iterator[Sample]
             f"BIWI annotation {annotation} not found (annot_mtcnn_fan.pkl, see "
             "docs/eval.md for where to get it)"
         )
-    try:
-        ann = _AnnotationUnpickler.loads(annotation.read_bytes())
-    except (pickle.UnpicklingError, EOFError, ValueError) as e:
-        raise TRGError(f"cannot read {annotation}: {e}") from e
+    ann = read_annotation(annotation)
     missing = [k for k in ann["img_path"] if k not in ann["pred_kpt"]]
     if missing:
         raise TRGError(
@@ -273,7 +315,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="paper metrics on BIWI or ARKitFace")
     p.add_argument("--dataset", choices=["biwi", "arkitface"], required=True)
     p.add_argument("root", type=Path, help="BIWI hpdb folder or ARKitFace root")
-    p.add_argument("--annotation", type=Path, help="BIWI annot_mtcnn_fan.pkl (default: in root)")
+    p.add_argument(
+        "--annotation",
+        type=Path,
+        help="BIWI annot_mtcnn_fan.pkl (default: in root, else fetched into the cache)",
+    )
     p.add_argument("--list", type=Path, help="ARKitFace list CSV (default: the test list)")
     p.add_argument("--weights", type=Path)
     p.add_argument("--data-dir", type=Path)
@@ -289,7 +335,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         files.check()
         if args.dataset == "biwi":
-            samples = list(biwi_samples(args.root, args.annotation))
+            annotation = args.annotation or biwi_annotation(args.root, args.data_dir)
+            samples = list(biwi_samples(args.root, annotation))
         else:
             kpt = np.load(files.landmark_vertices)
             samples = list(arkit_samples(args.root, kpt, args.list))

@@ -1,0 +1,129 @@
+"""The bundled estimator: FaceMesh v2 landmarks posed metrically with the camera's intrinsics.
+
+Per face: a rotated ROI (from the detection, or followed from the previous frame's landmarks),
+478 landmarks, then MediaPipe's canonical face fitted to them with the real fx, fy, cx, cy and
+distortion (:mod:`.metric`). The result is expressed like TRG's, so frames, smoothing and
+messages are shared: ``rotation`` is the head -> camera rotation in TRG's head convention,
+``vertices`` the 468 metric mesh points, ``landmarks_2d`` the 68 iBUG points and ``sellion``
+canonical vertex 168.
+
+Limits: the canonical face has one size, so the distance scales with the person's real face
+size (about 10% off for a face 10% larger or smaller than the canonical one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trg_ros.core import assets
+from trg_ros.core.camera import CameraModel
+from trg_ros.core.detect.base import Detection
+from trg_ros.core.errors import AssetError
+from trg_ros.core.estimate import Estimate, FaceQuery, keep_following
+from trg_ros.core.facemesh.canonical import CanonicalFace
+from trg_ros.core.facemesh.ibug68 import FACEMESH_TO_IBUG68
+from trg_ros.core.facemesh.landmarker import FaceLandmarker, FaceLandmarks, Roi
+from trg_ros.core.facemesh.landmarker import roi_from_detection as seed_roi
+from trg_ros.core.facemesh.metric import CANONICAL_IN_TRG_HEAD, MetricPose, metric_pose
+from trg_ros.core.types import Head
+
+log = logging.getLogger(__name__)
+
+
+def roi_box(roi: Roi) -> np.ndarray:
+    """Axis-aligned (4,) box around a rotated ROI, image px."""
+    corners = np.array([[0, 0, 1], [256, 0, 1], [0, 256, 1], [256, 256, 1]], float)
+    pts = corners @ roi.crop_to_image().T
+    return np.concatenate([pts.min(0), pts.max(0)])
+
+
+class FaceMeshEstimator:
+    """Implements :class:`trg_ros.core.estimate.Estimator` with FaceMesh + metric Procrustes.
+
+    Args:
+        landmarker: the FaceMesh v2 network.
+        face: MediaPipe's canonical metric face.
+    """
+
+    name = "facemesh"
+
+    def __init__(self, landmarker: FaceLandmarker, face: CanonicalFace) -> None:
+        self.landmarker = landmarker
+        self.face = face
+        self.device = torch.device(landmarker.net.device)
+        self.triangles = np.asarray(face.triangles, dtype=np.int64)
+
+    @classmethod
+    def from_dir(
+        cls, data_dir: str | Path, device: str | torch.device = "cpu", runtime: str = "auto"
+    ) -> FaceMeshEstimator:
+        """Load from a folder laid out like the asset cache (``trg-ros assets fetch``).
+
+        Raises:
+            AssetError: a file of the Face Landmarker bundle is missing.
+        """
+        d = Path(data_dir).expanduser()
+        missing = [n for n in assets.FACE_LANDMARKER.derived_names() if not (d / n).is_file()]
+        if missing:
+            raise AssetError(
+                f"FaceMesh files missing in {d}: {', '.join(missing)}; run "
+                "`trg-ros assets fetch --only facemesh`"
+            )
+        metadata = d / assets.FACE_LANDMARKER.members[1].name
+        face = CanonicalFace.read(metadata)
+        return cls(FaceLandmarker.from_dir(d, device, runtime), face)
+
+    def estimate(
+        self,
+        image_rgb: np.ndarray,
+        faces: Sequence[FaceQuery],
+        camera: CameraModel,
+        passes: int = 1,
+    ) -> list[Estimate]:
+        """See :meth:`trg_ros.core.estimate.Estimator.estimate`."""
+        rois = [self._roi(q) for q in faces]
+        found = self.landmarker.landmarks(image_rgb, rois)
+        for _ in range(passes - 1):
+            rois = [f.next_roi() for f in found]
+            found = self.landmarker.landmarks(image_rgb, rois)
+        return [self._head(f, q, camera) for f, q in zip(found, faces, strict=True)]
+
+    @staticmethod
+    def _roi(query: FaceQuery) -> Roi:
+        seeded = seed_roi(Detection(query.box, query.score, query.keypoints))
+        followed = query.follow
+        if isinstance(followed, Roi) and keep_following(
+            roi_box(followed), roi_box(seeded), query.detected
+        ):
+            return followed
+        return seeded
+
+    def _head(self, found: FaceLandmarks, query: FaceQuery, camera: CameraModel) -> Estimate:
+        if not found.present:
+            log.debug("FaceMesh sees no face in the ROI (presence %.2f)", found.presence)
+            return Estimate(None)
+        try:
+            pose = metric_pose(found.points, camera, self.face)
+        except ValueError as e:  # non-finite network output: counted by the pipeline
+            log.debug("no metric pose: %s", e)
+            nan = np.full(3, np.nan)
+            pose = MetricPose(np.full((3, 3), np.nan), nan, np.full((468, 3), np.nan), nan, np.nan)
+        head = Head(
+            id="",
+            score=float(query.score),
+            box=np.asarray(query.box, float),
+            crop_box=roi_box(found.roi),
+            rotation=pose.rotation @ CANONICAL_IN_TRG_HEAD.T,
+            translation=pose.translation,
+            vertices=pose.mesh,
+            landmarks_2d=found.points[FACEMESH_TO_IBUG68, :2],
+            sellion=pose.sellion,
+            model=self.name,
+        )
+        follow = found.next_roi()
+        return Estimate(head, follow, follow.size)
