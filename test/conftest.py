@@ -137,6 +137,16 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Path
 
 
 @pytest.fixture(scope="session")
+def facemesh_model_dir(model_dir: Path, facemesh_dir: Path) -> Path:
+    """``model_dir`` plus the Face Landmarker files, as ``trg-ros assets fetch`` leaves them."""
+    from trg_ros.core import assets
+
+    for name in assets.FACE_LANDMARKER.derived_names():
+        shutil.copy(facemesh_dir / name, model_dir)
+    return model_dir
+
+
+@pytest.fixture(scope="session")
 def canonical_metadata(facemesh_dir: Path) -> bytes:
     """``geometry_pipeline_metadata_landmarks.binarypb``: MediaPipe's canonical metric face."""
     return (facemesh_dir / "geometry_pipeline_metadata_landmarks.binarypb").read_bytes()

@@ -10,8 +10,8 @@ import torch
 
 from trg_ros.core.assets import ModelFiles
 from trg_ros.core.camera import CameraModel
-from trg_ros.core.crop import crop_affine, make_crop, normalise, square_box
 from trg_ros.core.model.checkpoint import load_trg
+from trg_ros.core.model.crop import crop_affine, make_crop, normalise, square_box
 from trg_ros.core.model.trg import TRGNet
 
 pytestmark = pytest.mark.parity

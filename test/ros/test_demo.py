@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,9 +44,25 @@ def test_bundled_image(model_dir: Path, tmp_path: Path) -> None:
     assert img.shape == (512, 512, 3)
     assert not np.array_equal(img[..., ::-1], skimage.data.astronaut())  # something was drawn
     table = rows(tmp_path)
-    assert len(table) == 1 and table[0]["id"] == "a"
+    assert len(table) == 1 and table[0]["id"] == "a" and table[0]["model"] == "trg"
     assert "yaw, pitch, roll" in (tmp_path / "poses.csv").read_text().splitlines()[0]
     assert (tmp_path / "poses.json").is_file()
+
+
+def test_without_a_trg_checkpoint_the_demo_runs_facemesh(
+    facemesh_model_dir: Path, tmp_path: Path
+) -> None:
+    """A new user's first run: no TRG checkpoint, real poses from the bundled estimator."""
+    data = tmp_path / "assets"
+    shutil.copytree(facemesh_model_dir, data, ignore=shutil.ignore_patterns("state_dict.bin"))
+    done = demo("--data-dir", str(data), "--out", str(tmp_path / "o"), "--fov", "60", "--mesh")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "head pose by facemesh" in done.stdout
+    (face,) = rows(tmp_path / "o")
+    assert face["model"] == "facemesh" and abs(float(face["yaw_deg"])) < 30
+    assert 0.3 < float(face["z"]) < 2.0, face
+    poses = json.loads((tmp_path / "o" / "poses.json").read_text())["poses"]
+    assert poses[0]["model"] == "facemesh"
 
 
 def test_generated_video(model_dir: Path, tmp_path: Path) -> None:
@@ -115,6 +133,12 @@ def test_bag(model_dir: Path, tmp_path: Path) -> None:
 
 
 def test_missing_weights_says_what_to_do(tmp_path: Path) -> None:
-    done = demo("--data-dir", str(tmp_path), "--out", str(tmp_path / "o"))
+    done = demo("--model", "trg", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o"))
     assert done.returncode == 3
     assert "trg-ros assets fetch" in done.stderr and "--weights" in done.stderr
+
+
+def test_missing_facemesh_files_say_what_to_do(tmp_path: Path) -> None:
+    done = demo("--data-dir", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert done.returncode == 3
+    assert "trg-ros assets fetch --only facemesh" in done.stderr, done.stderr[-2000:]

@@ -14,6 +14,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
 from rclpy.qos import qos_profile_sensor_data
 from rosmsgs import camera_info
+from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
@@ -76,7 +77,8 @@ def test_real_face_end_to_end(node_process, collector_factory, tmp_path: Path) -
     assert abs(np.linalg.norm([q.x, q.y, q.z, q.w]) - 1) < 1e-6
     p = head.pose.position
     assert np.all(np.isfinite([p.x, p.y, p.z]))
-    assert len(head.landmarks_3d) == 1220 and len(head.landmarks_2d) == 136
+    assert len(head.landmarks_3d) == 1220 * 3 and len(head.landmarks_2d) == 136
+    assert head.model == "trg"
     assert 100 < head.box[0] < head.box[2] < 400
     points = [m for arr in col.get("head_markers") for m in arr.markers if m.type == Marker.POINTS]
     assert points and len(points[0].points) == 1220 and points[0].ns == "face_a"
@@ -111,3 +113,41 @@ def test_real_face_end_to_end(node_process, collector_factory, tmp_path: Path) -
     assert col.wait_for(lambda: col.get("/diagnostics"), timeout=10)
     status = col.get("/diagnostics")[-1].status[0]
     assert status.name.endswith("head pose") and status.hardware_id == "cpu"
+
+
+def test_facemesh_model_end_to_end(
+    node_process, collector_factory, facemesh_model_dir: Path, tmp_path: Path
+) -> None:
+    """The bundled estimator through the real node: same topics, its own dense points, its
+    name in every message and in diagnostics, and a pose that faces the camera."""
+    node_process("model:=facemesh")
+    col = collector_factory({**TOPICS, "/tf": (TFMessage, TF_QOS)})
+    pub_img = col.publisher(Image, "image")
+    pub_info = col.publisher(CameraInfo, "camera_info")
+    face = skimage.data.astronaut()
+
+    def send() -> bool:
+        header = Header(stamp=col.node.get_clock().now().to_msg(), frame_id=FRAME)
+        pub_info.publish(camera_info(512, 512, 600.0, header))
+        pub_img.publish(rgb_to_image(face, header))
+        return col.wait_for(lambda: any(m.heads for m in col.get("heads")), 0.5)
+
+    assert col.wait_for(send, 60), (tmp_path / "node0.log").read_text()[-3000:]
+    head = next(m for m in col.get("heads") if m.heads).heads[0]
+    assert head.model == "facemesh" and len(head.landmarks_3d) == 468 * 3
+    p, q = head.pose.position, head.pose.orientation
+    r = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
+    to_camera = -np.array([p.x, p.y, p.z]) / np.linalg.norm([p.x, p.y, p.z])
+    off = np.degrees(np.arccos(r[:, 0] @ to_camera))
+    assert 0.3 < p.z < 2.0 and off < 30, f"z {p.z:.2f} m, facing {off:.1f} deg off the camera"
+    assert col.wait_for(
+        lambda: any(
+            kv.key == "model" and kv.value.startswith("facemesh")
+            for m in col.get("/diagnostics")
+            for s in m.status
+            for kv in s.values
+        ),
+        10,
+    )
+    log = (tmp_path / "node0.log").read_text()
+    assert "head pose by facemesh" in log and "model=facemesh asked for" in log

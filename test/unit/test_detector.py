@@ -10,9 +10,9 @@ import pytest
 import skimage.data
 
 from trg_ros.core.boxes import iou
-from trg_ros.core.crop import landmark_box
-from trg_ros.core.detect.base import crop_box_from_detection
 from trg_ros.core.detect.blazeface import BlazeFace, letterbox
+from trg_ros.core.model.crop import landmark_box
+from trg_ros.core.model.estimator import crop_box_from_detection
 
 IMAGES = ("astronaut", "camera", "coffee", "chelsea")
 

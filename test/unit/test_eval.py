@@ -11,7 +11,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from trg_ros.core import metrics
-from trg_ros.core.crop import Box
+from trg_ros.core.model.crop import Box
 from trg_ros.tools.evaluate import (
     BATCH,
     Prediction,

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from trg_ros.core.assets import ModelFiles
-from trg_ros.core.estimator import EstimatorConfig, HeadPoseEstimator
 from trg_ros.core.model.checkpoint import load_trg
+from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
 from trg_ros.core.model.fast import fold_batchnorm
 from trg_ros.tools.accuracy import pose_differences, sweep_crops
 from trg_ros.tools.sources import sample_image
@@ -35,8 +35,8 @@ def within(diff: dict[str, float]) -> None:
 
 def test_folded_channels_last_fp32_keeps_the_numbers(parts, parity_outputs) -> None:
     net, kpt = parts
-    ref = HeadPoseEstimator(net, kpt, EstimatorConfig("cpu", optimise=False))
-    fast = HeadPoseEstimator(net, kpt, EstimatorConfig("cpu"))
+    ref = TRGEstimator(net, kpt, EstimatorConfig("cpu", optimise=False))
+    fast = TRGEstimator(net, kpt, EstimatorConfig("cpu"))
     assert fast.net is not fast.model
     crops, camera = sweep_crops(sample_image())
     within(pose_differences(fast.run_crops(crops, camera), ref.run_crops(crops, camera)))
@@ -63,7 +63,7 @@ def test_onnx_matches_pytorch(parts, tmp_path: Path, monkeypatch: pytest.MonkeyP
     session = onnx_session(net)
     assert list(tmp_path.iterdir()) == []  # the 150 MB graph file is not left behind
     crops, _ = sweep_crops(sample_image())
-    from trg_ros.core.crop import normalise
+    from trg_ros.core.model.crop import normalise
 
     batch = crops[:5]
     inputs = (

@@ -14,14 +14,17 @@ def synthetic_head(rotation: np.ndarray, translation: np.ndarray) -> Head:
     head_vertices = rng.normal(0, 0.05, (1220, 3))
     head_vertices[7] = [0.0, -0.03, -0.06]  # our "sellion" vertex, in the head frame
     cam = head_vertices @ rotation.T + translation
-    return Head("a", 1.0, np.zeros(4), np.zeros(4), rotation, translation, cam, np.zeros((68, 2)))
+    return Head(
+        "a", 1.0, np.zeros(4), np.zeros(4), rotation, translation, cam, np.zeros((68, 2)),
+        sellion=cam[7], model="trg",
+    )  # fmt: skip
 
 
 def test_head_facing_the_camera() -> None:
     # Facing the camera, TRG's head frame (x person's left, y down, z into the head) is
     # aligned with the optical frame: R = I.
     head = synthetic_head(np.eye(3), np.array([0.1, 0.0, 0.9]))
-    r_face, origin = face_pose(head, sellion_vertex=7)
+    r_face, origin = face_pose(head)
     np.testing.assert_allclose(r_face[:, 0], [0, 0, -1])  # x: back toward the camera
     np.testing.assert_allclose(r_face[:, 2], [0, -1, 0])  # z: up = -y optical
     np.testing.assert_allclose(r_face[:, 1], [1, 0, 0])  # y: person's left = image right
@@ -37,7 +40,7 @@ def test_frames_are_proper_rotations_and_follow_the_head() -> None:
         assert np.isclose(np.linalg.det(m), 1.0)
     r = Rotation.from_euler("y", 30, degrees=True).as_matrix()  # head turned about the vertical
     head = synthetic_head(r, np.array([0.0, 0.0, 1.0]))
-    r_face, origin = face_pose(head, 7)
+    r_face, origin = face_pose(head)
     np.testing.assert_allclose(origin, head.vertices[7], atol=1e-12)
     # The facing direction turned by 30 deg away from -z, still horizontal.
     assert np.isclose(np.degrees(np.arccos(-r_face[2, 0])), 30)
@@ -53,8 +56,8 @@ def test_smoothed_pose_moves_the_frame() -> None:
             "smoothed_translation": np.array([0.0, 0.0, 1.1]),
         }
     )
-    _, raw = face_pose(shifted, 7, smoothed=False)
-    _, smooth = face_pose(shifted, 7)
+    _, raw = face_pose(shifted, smoothed=False)
+    _, smooth = face_pose(shifted)
     np.testing.assert_allclose(smooth - raw, [0, 0, 0.1], atol=1e-12)
 
 

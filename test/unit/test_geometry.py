@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from trg_ros.core.camera import CameraModel
-from trg_ros.core.crop import Box, landmark_box, make_crop, square_box
 from trg_ros.core.errors import CameraError
 from trg_ros.core.model import codec
+from trg_ros.core.model.crop import Box, landmark_box, make_crop, square_box
 
 
 def pinhole(

@@ -13,14 +13,14 @@ from trg_ros.core.assets import ModelFiles
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.detect.base import Detection
 from trg_ros.core.detect.blazeface import BlazeFace
-from trg_ros.core.estimator import EstimatorConfig, HeadPoseEstimator
+from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
 from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 
 
 @pytest.fixture(scope="module")
-def parts(model_dir: Path) -> tuple[HeadPoseEstimator, BlazeFace]:
+def parts(model_dir: Path) -> tuple[TRGEstimator, BlazeFace]:
     files = ModelFiles.in_dir(model_dir)
-    est = HeadPoseEstimator.from_files(files, EstimatorConfig(device="cpu"))
+    est = TRGEstimator.from_files(files, EstimatorConfig(device="cpu"))
     return est, BlazeFace(files.detector)
 
 
@@ -36,7 +36,7 @@ def test_astronaut_gives_one_valid_head(parts) -> None:
     assert head.id == "a" and head.is_finite()
     assert np.isclose(np.linalg.det(head.rotation), 1.0, atol=1e-5)
     assert head.vertices.shape == (1220, 3) and head.landmarks_2d.shape == (68, 2)
-    assert set(res.timings) >= {"detect", "crop", "model", "total"}
+    assert set(res.timings) >= {"detect", "estimate", "total"}
 
 
 def test_no_face_and_lost_track(parts) -> None:
@@ -64,18 +64,22 @@ def pipe_tracker(**kw):
 
 
 def test_crop_follows_trg_landmarks_unless_they_drift_from_the_detection() -> None:
-    from trg_ros.core.crop import Box
-    from trg_ros.core.detect.base import crop_box_from_detection
-    from trg_ros.core.pipeline import crop_box_for
+    from trg_ros.core.estimate import FaceQuery
+    from trg_ros.core.model.crop import Box
+    from trg_ros.core.model.estimator import crop_box_for, crop_box_from_detection
 
     face = np.array([173.0, 68, 280, 175])
     seeded = crop_box_from_detection(face)
-    assert crop_box_for(face, None, detected=True) == seeded
+
+    def crop(follow: Box | None, detected: bool) -> Box:
+        return crop_box_for(FaceQuery(face, 0.9, detected, follow=follow))
+
+    assert crop(None, detected=True) == seeded
     near = Box(seeded.left + 4, seeded.top - 3, seeded.right + 4, seeded.bottom - 3)
-    assert crop_box_for(face, near, detected=True) == near  # refined box kept
+    assert crop(near, detected=True) == near  # refined box kept
     far = Box(0, 0, 60, 60)
-    assert crop_box_for(face, far, detected=True) == seeded  # drifted: re-seeded
-    assert crop_box_for(face, far, detected=False) == far  # no detection to check against
+    assert crop(far, detected=True) == seeded  # drifted: re-seeded
+    assert crop(far, detected=False) == far  # no detection to check against
 
 
 def test_stamps_that_stop_moving_restart_smoothing(parts) -> None:
@@ -113,12 +117,16 @@ def test_non_finite_estimates_are_counted(parts) -> None:
     est, det = parts
 
     class NaNEstimator:  # stands in for a model that returns NaN (e.g. corrupt weights)
-        def crop(self, *args):
-            return est.crop(*args)
+        name, device, triangles = "nan", est.device, est.triangles
 
-        def run_crops(self, crops, camera, scores):
-            heads = est.run_crops(crops, camera, scores)
-            return [dataclasses.replace(h, translation=h.translation * np.nan) for h in heads]
+        def estimate(self, image, faces, camera, passes=1):
+            out = est.estimate(image, faces, camera, passes)
+            return [
+                dataclasses.replace(
+                    e, head=dataclasses.replace(e.head, translation=e.head.translation * np.nan)
+                )
+                for e in out
+            ]
 
     pipe = HeadPosePipeline(NaNEstimator(), det, PipelineConfig())  # type: ignore[arg-type]
     res = pipe.process(skimage.data.astronaut(), camera(), 0.0)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from trg_ros.core.camera import CameraModel
-from trg_ros.core.crop import Box, make_crop, normalise
 from trg_ros.core.model import codec
+from trg_ros.core.model.crop import Box, make_crop, normalise
 from trg_ros.core.model.trg import TRGNet
 
 

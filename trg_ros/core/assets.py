@@ -471,6 +471,7 @@ class ModelFiles:
     landmark_vertices: Path
     detector: Path
     checkpoint: str = "trg-star"
+    data_dir: Path = Path()  # the folder of everything but the weights (FaceMesh reads it)
 
     @classmethod
     def in_dir(
@@ -496,6 +497,7 @@ class ModelFiles:
             landmark_vertices=d / "kpt_ind.npy",
             detector=d / str(BLAZEFACE.members[0].converted_name),
             checkpoint=checkpoint,
+            data_dir=d,
         )
 
     def check(self) -> None:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import torch
 
 from trg_ros.core.boxes import iou
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.types import Head
+
+if TYPE_CHECKING:
+    import torch
+
+MODELS = ("auto", "trg", "facemesh")  # see trg_ros.core.estimators.load_estimator
 
 # A region an estimator followed from its own landmarks that overlaps the one seeded from
 # this frame's detection less than this is not trusted: the face is looked for afresh.

@@ -1,10 +1,11 @@
-"""TRG head frame -> REP-155 ``face_<id>`` and ``gaze_<id>`` frames, in one place.
+"""Head frame -> REP-155 ``face_<id>`` and ``gaze_<id>`` frames, in one place.
 
-TRG's head frame: x to the person's left, y down, z into the head, origin near the face
-centre. REP-155 ``face_<id>``: origin at the sellion, x out of the face (where the person
-looks), y to the person's left, z up. ``gaze_<id>``: same origin, z along the face's x, y down
-and x to the person's right (image left when they face the camera), which keeps the frame
-right-handed in the optical convention.
+The head frame is TRG's (FaceMesh's canonical frame is expressed in it too): x to the
+person's left, y down, z into the head, origin near the face centre. REP-155 ``face_<id>``:
+origin at the sellion, x out of the face (where the person looks), y to the person's left,
+z up. ``gaze_<id>``: same origin, z along the face's x, y down and x to the person's right
+(image left when they face the camera), which keeps the frame right-handed in the optical
+convention.
 """
 
 from __future__ import annotations
@@ -21,21 +22,18 @@ GAZE_IN_FACE = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 SELLION_LANDMARK = 27
 
 
-def face_pose(
-    head: Head, sellion_vertex: int, smoothed: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
+def face_pose(head: Head, smoothed: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Pose of ``face_<id>`` in the camera optical frame.
 
     Args:
-        head: a TRG result (camera-frame mesh and head pose).
-        sellion_vertex: index of the sellion vertex in the 1220-vertex mesh.
+        head: an estimate (head pose and sellion in the camera frame).
         smoothed: use the filtered pose when the head has one.
 
     Returns:
         (3, 3) face -> camera rotation and (3,) origin in m.
     """
     # The sellion in the head frame, then moved with the (possibly smoothed) pose.
-    sellion_head = head.rotation.T @ (head.vertices[sellion_vertex] - head.translation)
+    sellion_head = head.rotation.T @ (head.sellion - head.translation)
     rotation, translation = head.pose(smoothed)
     return rotation @ FACE_IN_HEAD, rotation @ sellion_head + translation
 

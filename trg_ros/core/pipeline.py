@@ -1,4 +1,4 @@
-"""Frame in, heads out: detect, track, crop, TRG, smooth. Usable from plain Python."""
+"""Frame in, heads out: detect, track, estimate (TRG or FaceMesh), smooth. Plain Python."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trg_ros.core.boxes import iou
 from trg_ros.core.camera import CameraModel
-from trg_ros.core.crop import Box, landmark_box
-from trg_ros.core.detect.base import Detection, FaceDetector, crop_box_from_detection
-from trg_ros.core.estimator import HeadPoseEstimator
+from trg_ros.core.detect.base import Detection, FaceDetector
+from trg_ros.core.estimate import Estimator, FaceQuery
 from trg_ros.core.smoothing import OneEuroConfig, PoseFilter, stamp_problem
 from trg_ros.core.track import Tracker, TrackerConfig
 from trg_ros.core.types import Head
@@ -29,9 +27,9 @@ class PipelineConfig:
     Attributes:
         max_faces: most faces processed per frame, largest first.
         min_face_size: smaller detector boxes (px, shorter side) are ignored.
-        detect_every: run the detector every N frames; confirmed tracks are carried by
-            TRG's own landmark box in between.
-        refine_passes: 2 re-crops every face from its pass-1 landmarks and runs TRG again.
+        detect_every: run the detector every N frames; confirmed tracks are carried by the
+            estimator's own landmarks in between.
+        refine_passes: 2 re-crops every face from its pass-1 landmarks and estimates again.
         smoothing: One-Euro filter the pose per track (raw values stay in the result).
     """
 
@@ -54,22 +52,6 @@ class PipelineConfig:
             raise ValueError(f"refine_passes must be 1 or 2, got {self.refine_passes}")
 
 
-# A TRG landmark box that overlaps the detector's box less than this is not trusted.
-MIN_REFINED_IOU = 0.5
-
-
-def crop_box_for(face_box: np.ndarray, refined: Box | None, detected: bool) -> Box:
-    """The crop for a track: TRG's own landmark box from the last frame when there is one and,
-    on a detection frame, it still agrees with the detector; else the detector-seeded box."""
-    seeded = crop_box_from_detection(face_box)
-    if refined is None:
-        return seeded
-    if detected and iou(refined.as_array(), seeded.as_array()[None])[0] < MIN_REFINED_IOU:
-        log.debug("TRG's crop drifted from the detection: re-seeding it")
-        return seeded
-    return refined
-
-
 @dataclass
 class FrameResult:
     """What one frame produced, with per-stage wall times in seconds."""
@@ -85,7 +67,7 @@ class HeadPosePipeline:
 
     def __init__(
         self,
-        estimator: HeadPoseEstimator,
+        estimator: Estimator,
         detector: FaceDetector | None,
         config: PipelineConfig | None = None,
     ) -> None:
@@ -147,23 +129,30 @@ class HeadPosePipeline:
             tracks = self.tracker.update(found)
         else:
             tracks = self.tracker.carry()
-        boxes = [crop_box_for(t.box, t.crop_box, detected=found is not None) for t in tracks]
-
-        heads = self._estimate(image_rgb, camera, boxes, [t.score for t in tracks], timings)
+        queries = [
+            FaceQuery(t.box, t.score, found is not None, t.keypoints, t.follow) for t in tracks
+        ]
+        t1 = time.perf_counter()
+        estimates = self.estimator.estimate(image_rgb, queries, camera, self.config.refine_passes)
+        timings["estimate"] = time.perf_counter() - t1
         out = []
         non_finite = 0
-        for track, head in zip(tracks, heads, strict=True):
+        for track, estimate in zip(tracks, estimates, strict=True):
+            head = estimate.head
+            if head is None:
+                log.debug("track %s dropped: the estimator found no face there", track.id)
+                self.tracker.drop(track)
+                continue
             if not head.is_finite():
                 non_finite += 1
-                log.warning("track %s dropped: its estimate is not finite (NaN/inf)", track.id)
+                log.debug("track %s dropped: its estimate is not finite (NaN/inf)", track.id)
                 self.tracker.drop(track)
                 continue
-            next_box = landmark_box(head.landmarks_2d)
-            if next_box.width < self.config.min_face_size / 2:
-                log.info("track %s dropped: its face crop collapsed", track.id)
+            if estimate.follow is None or estimate.follow_size < self.config.min_face_size / 2:
+                log.info("track %s dropped: its face region collapsed", track.id)
                 self.tracker.drop(track)
                 continue
-            track.crop_box = next_box
+            track.follow = estimate.follow
             if not track.confirmed(self.config.tracker):
                 continue
             head = dataclasses.replace(head, id=track.id, box=np.asarray(track.box, float))
@@ -196,25 +185,3 @@ class HeadPosePipeline:
         for track in self.tracker.tracks:
             if track.pose_filter is not None:
                 track.pose_filter.reset()
-
-    def _estimate(
-        self,
-        image_rgb: np.ndarray,
-        camera: CameraModel,
-        boxes: list[Box],
-        scores: list[float],
-        timings: dict[str, float],
-    ) -> list[Head]:
-        t0 = time.perf_counter()
-        crops = self.estimator.crop(image_rgb, boxes, camera)
-        timings["crop"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        heads = self.estimator.run_crops(crops, camera, scores)
-        for _ in range(self.config.refine_passes - 1):
-            refined = [
-                landmark_box(h.landmarks_2d) if h.is_finite() else b
-                for h, b in zip(heads, boxes, strict=True)
-            ]
-            heads = self.estimator.estimate(image_rgb, refined, camera, scores)
-        timings["model"] = time.perf_counter() - t1
-        return heads

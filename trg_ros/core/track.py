@@ -14,7 +14,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from trg_ros.core.boxes import iou
-from trg_ros.core.crop import Box
 from trg_ros.core.detect.base import Detection
 from trg_ros.core.smoothing import PoseFilter
 
@@ -66,7 +65,8 @@ class Track:
     score: float
     hits: int = 1
     misses: int = 0
-    crop_box: Box | None = None  # from TRG's landmarks, for the next frame
+    keypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # of the detection
+    follow: object | None = None  # the estimator's region for the next frame
     pose_filter: PoseFilter | None = None
     seen_this_frame: bool = True
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))  # px per frame
@@ -74,10 +74,11 @@ class Track:
     def predicted_box(self) -> np.ndarray:
         return self.box + self.velocity * (self.misses + 1)
 
-    def observe(self, box: np.ndarray, score: float) -> None:
-        step = (np.asarray(box, float) - self.box) / (self.misses + 1)
+    def observe(self, detection: Detection) -> None:
+        box = np.asarray(detection.box, float)
+        step = (box - self.box) / (self.misses + 1)
         self.velocity = step if self.hits == 1 else 0.5 * self.velocity + 0.5 * step
-        self.box, self.score = np.asarray(box, float), score
+        self.box, self.score, self.keypoints = box, detection.score, detection.keypoints
         self.hits, self.misses, self.seen_this_frame = self.hits + 1, 0, True
 
     def confirmed(self, config: TrackerConfig) -> bool:
@@ -106,7 +107,7 @@ class Tracker:
             for r, c in zip(rows, cols, strict=True):
                 if 1.0 - cost[r, c] < self.config.iou_threshold:
                     continue
-                self.tracks[r].observe(detections[c].box, detections[c].score)
+                self.tracks[r].observe(detections[c])
                 matched_dets.add(c)
         for t in self.tracks:
             if not t.seen_this_frame:
@@ -120,13 +121,13 @@ class Tracker:
             if c not in matched_dets:
                 box = np.asarray(d.box, float)
                 new_id = self.config.id_prefix + track_id(next(self._counter))
-                self.tracks.append(Track(new_id, box, d.score))
+                self.tracks.append(Track(new_id, box, d.score, keypoints=d.keypoints))
         return [t for t in self.tracks if t.seen_this_frame]
 
     def carry(self) -> list[Track]:
-        """A frame without detection: confirmed tracks go on with TRG's own crop box."""
+        """A frame without detection: confirmed tracks go on where the estimator follows them."""
         for t in self.tracks:
-            t.seen_this_frame = t.confirmed(self.config) and t.crop_box is not None
+            t.seen_this_frame = t.confirmed(self.config) and t.follow is not None
         return [t for t in self.tracks if t.seen_this_frame]
 
     def drop(self, track: Track) -> None:

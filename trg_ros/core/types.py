@@ -9,17 +9,22 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Head:
-    """One face's pose and geometry in the camera optical frame (x right, y down, z forward).
+    """One face's pose and geometry in the camera optical frame (x right, y down, z forward),
+    whichever estimator made it.
 
     Attributes:
         id: track id, a short string starting with a letter ("" before tracking).
         score: detector confidence in [0, 1].
         box: (4,) x_min, y_min, x_max, y_max of the face box in raw image px.
-        crop_box: (4,) the TRG crop box (ideal image px) the pose was computed from.
-        rotation: (3, 3) TRG head frame -> camera, proper rotation (det = +1).
-        translation: (3,) TRG head-frame origin in the camera frame, m.
-        vertices: (1220, 3) dense face mesh in the camera frame, m.
+        crop_box: (4,) the region (px) the estimator looked at: TRG's crop box (ideal image
+            px), the box around FaceMesh's rotated ROI.
+        rotation: (3, 3) head -> camera, proper rotation (det = +1), the head frame in TRG's
+            convention (x to the person's left, y down, z into the head).
+        translation: (3,) the estimator's head-frame origin in the camera frame, m.
+        vertices: (N, 3) dense face points in the camera frame, m (TRG 1220, FaceMesh 468).
         landmarks_2d: (68, 2) iBUG-68 landmarks in raw image px.
+        sellion: (3,) the point between the eyes (REP-155 face origin), camera frame, m.
+        model: the estimator's name (``trg`` or ``facemesh``).
         smoothed_rotation, smoothed_translation: the pose after temporal filtering, when the
             pipeline smooths; ``rotation``/``translation`` stay the raw per-frame estimate.
     """
@@ -32,6 +37,8 @@ class Head:
     translation: np.ndarray
     vertices: np.ndarray
     landmarks_2d: np.ndarray
+    sellion: np.ndarray
+    model: str
     smoothed_rotation: np.ndarray | None = None
     smoothed_translation: np.ndarray | None = None
 
@@ -48,5 +55,11 @@ class Head:
     def is_finite(self) -> bool:
         return all(
             bool(np.isfinite(a).all())
-            for a in (self.rotation, self.translation, self.vertices, self.landmarks_2d)
+            for a in (
+                self.rotation,
+                self.translation,
+                self.vertices,
+                self.landmarks_2d,
+                self.sellion,
+            )
         )

@@ -1,20 +1,14 @@
-"""Pure conversions between ROS messages and the core's values (message in, value out)."""
+"""Pure conversions of the node's inputs: images and CameraInfo (message in, value out)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from builtin_interfaces.msg import Duration
-from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion, TransformStamped, Vector3
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from std_msgs.msg import ColorRGBA, Header
-from visualization_msgs.msg import Marker, MarkerArray
+from std_msgs.msg import Header
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import CameraError
-from trg_ros.core.frames import GAZE_IN_FACE, face_pose, rotation_to_quaternion
-from trg_ros.core.types import Head
-from trg_ros.msg import HeadPose, HeadPoseArray
 
 
 class ImageError(ValueError):
@@ -128,127 +122,3 @@ def camera_from_info(msg: CameraInfo, rectified: bool = False) -> CameraModel:
             "image"
         )
     return CameraModel(np.asarray(msg.k, dtype=np.float64), msg.width, msg.height, d)
-
-
-def _pose(rotation: np.ndarray, origin: np.ndarray) -> Pose:
-    x, y, z, w = rotation_to_quaternion(rotation)
-    return Pose(
-        position=Point(x=float(origin[0]), y=float(origin[1]), z=float(origin[2])),
-        orientation=Quaternion(x=x, y=y, z=z, w=w),
-    )
-
-
-def face_pose_msg(head: Head, sellion_vertex: int, smoothed: bool = True) -> Pose:
-    """The ``face_<id>`` frame in the camera optical frame."""
-    return _pose(*face_pose(head, sellion_vertex, smoothed))
-
-
-def head_msg(head: Head, header: Header, sellion_vertex: int, with_3d: bool) -> HeadPose:
-    """Raw (unsmoothed) per-face message for ``heads``."""
-    msg = HeadPose(
-        header=header,
-        id=head.id,
-        score=float(head.score),
-        pose=face_pose_msg(head, sellion_vertex, smoothed=False),
-    )
-    msg.box = [float(v) for v in head.box]
-    if with_3d:
-        msg.landmarks_3d = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in head.vertices]
-    msg.landmarks_2d = head.landmarks_2d.astype(np.float32).ravel().tolist()
-    return msg
-
-
-def heads_msg(
-    heads: list[Head], header: Header, sellion_vertex: int, with_3d: bool
-) -> HeadPoseArray:
-    return HeadPoseArray(
-        header=header, heads=[head_msg(h, header, sellion_vertex, with_3d) for h in heads]
-    )
-
-
-def primary_head(heads: list[Head]) -> Head | None:
-    """The largest face box; ties go to the higher score."""
-    if not heads:
-        return None
-    return max(heads, key=lambda h: ((h.box[2] - h.box[0]) * (h.box[3] - h.box[1]), h.score))
-
-
-def pose_stamped(head: Head, header: Header, sellion_vertex: int) -> PoseStamped:
-    return PoseStamped(header=header, pose=face_pose_msg(head, sellion_vertex))
-
-
-def transforms(
-    head: Head, header: Header, sellion_vertex: int, prefix: str
-) -> list[TransformStamped]:
-    """camera -> ``<prefix><id>`` -> ``gaze_<id>`` (REP-155)."""
-    rotation, origin = face_pose(head, sellion_vertex)
-    face_frame = f"{prefix}{head.id}"
-    qx, qy, qz, qw = rotation_to_quaternion(rotation)
-    face = TransformStamped(header=header, child_frame_id=face_frame)
-    face.transform.translation = Vector3(
-        x=float(origin[0]), y=float(origin[1]), z=float(origin[2])
-    )
-    face.transform.rotation = Quaternion(x=qx, y=qy, z=qz, w=qw)
-    gx, gy, gz, gw = rotation_to_quaternion(GAZE_IN_FACE)
-    gaze = TransformStamped(child_frame_id=f"gaze_{head.id}")
-    gaze.header.stamp, gaze.header.frame_id = header.stamp, face_frame
-    gaze.transform.rotation = Quaternion(x=gx, y=gy, z=gz, w=gw)
-    return [face, gaze]
-
-
-MARKER_POINTS, MARKER_MESH, MARKER_AXES, MARKER_TEXT = range(4)
-_LIFETIME = Duration(sec=1)
-
-
-def _marker(header: Header, ns: str, mid: int, kind: int, color: tuple[float, ...]) -> Marker:
-    m = Marker(header=header, ns=ns, id=mid, type=kind, action=Marker.ADD, lifetime=_LIFETIME)
-    m.pose.orientation.w = 1.0
-    m.color = ColorRGBA(r=color[0], g=color[1], b=color[2], a=color[3])
-    return m
-
-
-def markers(
-    heads: list[Head],
-    lost_ids: list[str],
-    header: Header,
-    prefix: str,
-    sellion_vertex: int,
-    triangles: np.ndarray | None,
-) -> MarkerArray:
-    """Per face (namespace ``<prefix><id>``): landmark points, optional mesh, axes, id text;
-    DELETE for every marker of a face that was lost."""
-    out = MarkerArray()
-    for head in heads:
-        ns = f"{prefix}{head.id}"
-        pts = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in head.vertices]
-        m = _marker(header, ns, MARKER_POINTS, Marker.POINTS, (0.1, 0.9, 0.3, 1.0))
-        m.scale = Vector3(x=0.002, y=0.002, z=0.0)
-        m.points = pts
-        out.markers.append(m)
-        if triangles is not None:
-            m = _marker(header, ns, MARKER_MESH, Marker.TRIANGLE_LIST, (0.8, 0.7, 0.6, 0.6))
-            m.scale = Vector3(x=1.0, y=1.0, z=1.0)
-            m.points = [pts[i] for i in triangles.ravel()]
-            out.markers.append(m)
-        rotation, origin = face_pose(head, sellion_vertex)
-        m = _marker(header, ns, MARKER_AXES, Marker.LINE_LIST, (1.0, 1.0, 1.0, 1.0))
-        m.scale.x = 0.004
-        for axis, rgb in enumerate(((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))):
-            tip = origin + 0.08 * rotation[:, axis]
-            m.points += [
-                Point(x=float(origin[0]), y=float(origin[1]), z=float(origin[2])),
-                Point(x=float(tip[0]), y=float(tip[1]), z=float(tip[2])),
-            ]
-            m.colors += [ColorRGBA(r=rgb[0], g=rgb[1], b=rgb[2], a=1.0)] * 2
-        out.markers.append(m)
-        m = _marker(header, ns, MARKER_TEXT, Marker.TEXT_VIEW_FACING, (1.0, 1.0, 1.0, 1.0))
-        m.pose.position = Point(x=float(origin[0]), y=float(origin[1]) - 0.12, z=float(origin[2]))
-        m.scale.z = 0.04
-        m.text = head.id
-        out.markers.append(m)
-    for lost in lost_ids:
-        for mid in range(4):
-            out.markers.append(
-                Marker(header=header, ns=f"{prefix}{lost}", id=mid, action=Marker.DELETE)
-            )
-    return out

@@ -8,7 +8,6 @@ import time
 import traceback
 from typing import Any
 
-import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException
@@ -19,8 +18,8 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from trg_ros.core import assets
 from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
 from trg_ros.core.errors import TRGError
-from trg_ros.core.estimator import EstimatorConfig, HeadPoseEstimator
-from trg_ros.core.frames import SELLION_LANDMARK
+from trg_ros.core.estimators import load_estimator
+from trg_ros.core.model.estimator import EstimatorConfig
 from trg_ros.core.pipeline import HeadPosePipeline
 from trg_ros.ros import convert, intrinsics
 from trg_ros.ros.external import StampPairing, vision_msgs_available
@@ -67,6 +66,11 @@ class HeadPoseNode(LifecycleNode):
         )
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
 
+    @property
+    def configure_error(self) -> str | None:
+        """Why the last configure failed (None after a successful one)."""
+        return self._configure_error
+
     # --- parameters -------------------------------------------------------------------
     def _on_set_parameters(self, params: list[Any]) -> SetParametersResult:
         docs = NodeParams.field_docs()
@@ -91,14 +95,11 @@ class HeadPoseNode(LifecycleNode):
         p = self.params
         try:
             files = assets.ModelFiles.in_dir(p.data_dir, p.weights, p.checkpoint)
-            estimator = HeadPoseEstimator.from_files(
-                files, EstimatorConfig(p.device, p.half, p.principal_point, p.precision)
-            )
+            config = EstimatorConfig(p.device, p.half, p.principal_point, p.precision)
+            estimator, why = load_estimator(p.model, files, config)
             detector = BlazeFace(
                 files.detector, BlazeFaceConfig(p.detection_threshold), str(estimator.device)
             )
-            self._triangles = np.load(files.triangles, allow_pickle=False).astype(np.int64)
-            self._sellion = int(estimator.landmark_vertices[SELLION_LANDMARK])
         except (TRGError, ValueError, RuntimeError, OSError) as e:
             self._configure_error = f"configure failed: {e}"
             self.status.warn("configure_failed", str(e))
@@ -110,8 +111,12 @@ class HeadPoseNode(LifecycleNode):
             estimator, detector, pipeline_config(p, self.get_namespace())
         )
         self.status.hardware_id = str(estimator.device)
-        self._model_name = str(files.weights)
-        self.get_logger().info(f"TRG loaded from {files.weights} on {estimator.device}")
+        source = files.weights if estimator.name == "trg" else files.data_dir
+        self._model_name = f"{estimator.name} ({source})"
+        self.get_logger().info(
+            f"head pose by {estimator.name} on {estimator.device} ({why}); "
+            f"faces by BlazeFace ({detector.net.runtime})"
+        )
         self._state = "inactive"
         return TransitionCallbackReturn.SUCCESS
 
@@ -149,7 +154,7 @@ class HeadPoseNode(LifecycleNode):
                 CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data
             ),
         ]
-        self._outputs = Outputs(self, self._sellion, self._triangles)
+        self._outputs = Outputs(self, self.pipeline.estimator.triangles)
         self._state = "active"
         return super().on_activate(state)
 

@@ -1,4 +1,4 @@
-"""Everything the node publishes for a processed frame: heads, primary pose, TF, markers."""
+"""Everything the node publishes for a processed frame: TF, heads, primary pose, markers."""
 
 from __future__ import annotations
 
@@ -11,17 +11,21 @@ from visualization_msgs.msg import MarkerArray
 
 from trg_ros.core.types import Head
 from trg_ros.msg import HeadPoseArray
-from trg_ros.ros import convert
+from trg_ros.ros import messages
 from trg_ros.ros.params import NodeParams
 from trg_ros.ros.tf import TFPublisher
 
 
 class Outputs:
-    """The node's publishers, created on activate and destroyed on deactivate."""
+    """The node's publishers, created on activate and destroyed on deactivate.
 
-    def __init__(self, node: Node, sellion_vertex: int, triangles: np.ndarray) -> None:
+    Args:
+        node: the publishing node.
+        triangles: (T, 3) faces of the estimator's dense points (for the mesh marker).
+    """
+
+    def __init__(self, node: Node, triangles: np.ndarray) -> None:
         self._node = node
-        self._sellion = sellion_vertex
         self._triangles = triangles
         self._pose = node.create_publisher(PoseStamped, "head_pose", 10)
         self._heads = node.create_publisher(HeadPoseArray, "heads", 10)
@@ -32,19 +36,18 @@ class Outputs:
         """One frame's results, all stamped with the source image's header. TF goes first,
         so a consumer that looks a transform up at the stamp of a pose it just received
         finds it."""
-        s = self._sellion
         if p.publish_tf and heads:
             self._tf.send(
-                [t for h in heads for t in convert.transforms(h, header, s, p.face_frame_prefix)]
+                [t for h in heads for t in messages.transforms(h, header, p.face_frame_prefix)]
             )
-        self._heads.publish(convert.heads_msg(heads, header, s, p.publish_landmarks_3d))
-        primary = convert.primary_head(heads)
+        self._heads.publish(messages.heads_msg(heads, header, p.publish_landmarks_3d))
+        primary = messages.primary_head(heads)
         if primary is not None:
-            self._pose.publish(convert.pose_stamped(primary, header, s))
+            self._pose.publish(messages.pose_stamped(primary, header))
         if p.publish_markers and (heads or lost):
             mesh = self._triangles if p.marker_mesh else None
             self._markers.publish(
-                convert.markers(heads, lost, header, p.face_frame_prefix, s, mesh)
+                messages.markers_cdr(heads, lost, header, p.face_frame_prefix, mesh)
             )
 
     def close(self) -> None:

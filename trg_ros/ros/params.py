@@ -16,8 +16,9 @@ from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 
 from trg_ros.core.assets import CHECKPOINTS
-from trg_ros.core.crop import PRINCIPAL_POINT_MODES
 from trg_ros.core.errors import TRGError
+from trg_ros.core.estimate import MODELS
+from trg_ros.core.model.crop import PRINCIPAL_POINT_MODES
 from trg_ros.core.pipeline import PipelineConfig
 from trg_ros.core.smoothing import OneEuroConfig
 from trg_ros.core.track import TrackerConfig
@@ -44,6 +45,13 @@ def _p(
 class NodeParams:
     """Parameters of ``trg_head_pose``; ``live`` ones may change while the node runs."""
 
+    model: str = _p(
+        "auto",
+        "head-pose estimator: auto (trg when its checkpoint is there, else facemesh), trg, or "
+        "facemesh (MediaPipe's FaceMesh posed with the camera intrinsics; no download by hand)",
+        choices=MODELS,
+        live=False,
+    )
     weights: str = _p(
         "", "TRG state_dict.bin; empty = the asset cache ($TRG_ROS_HOME)", live=False
     )

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from trg_ros.core.camera import CameraModel
-from trg_ros.core.crop import Box, FaceCrop, make_crop
+from trg_ros.core.model.crop import Box, FaceCrop, make_crop
 from trg_ros.core.types import Head
 
 # The astronaut's face in skimage.data.astronaut(): the parity fixture's landmark extent.

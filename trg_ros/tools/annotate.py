@@ -17,6 +17,7 @@ CSV_COLUMNS = (
     "stamp",
     "frame",
     "id",
+    "model",
     "score",
     "x",
     "y",
@@ -33,7 +34,8 @@ CONVENTIONS = (
     "x, y, z, q*: the REP-155 face_<id> frame (origin at the sellion; x out of the face, y to "
     "the person's left, z up) in the camera optical frame (x right, y down, z forward), metres. "
     "yaw, pitch, roll: scipy Rotation.from_matrix(R).as_euler('yxz', degrees=True) of R, the "
-    "TRG head -> camera rotation (TRG head frame: x person's left, y down, z into the head), "
+    "head -> camera rotation in TRG's head convention (x person's left, y down, z into the "
+    "head; FaceMesh's canonical face is expressed in it too), "
     "the convention of the TRG paper's evaluation; all zero when the face looks straight into "
     "the camera."
 )
@@ -46,12 +48,13 @@ class FaceRow:
     stamp: float
     frame: int
     id: str
+    model: str  # the estimator: trg or facemesh
     score: float
     position: np.ndarray  # (3,) m
     quaternion: np.ndarray  # (4,) x, y, z, w of face_<id> in the camera frame
     box: np.ndarray  # (4,) px
     landmarks_2d: np.ndarray  # (68, 2) px
-    vertices: np.ndarray | None  # (1220, 3) m
+    vertices: np.ndarray | None  # (N, 3) m: TRG 1220, FaceMesh 468
 
     def euler(self) -> np.ndarray:
         r_face = Rotation.from_quat(self.quaternion).as_matrix()
@@ -62,6 +65,7 @@ class FaceRow:
             f"{self.stamp:.6f}",
             self.frame,
             self.id,
+            self.model,
             f"{self.score:.4f}",
             *(f"{v:.5f}" for v in self.position),
             *(f"{v:.6f}" for v in self.quaternion),

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from trg_ros.core import assets
-from trg_ros.core.estimator import resolve_device
+from trg_ros.core.device import resolve_device
 from trg_ros.core.tflite.runtime import litert_available
 from trg_ros.tools.bench import machine_info, measure, print_table, summary
 from trg_ros.tools.sources import sample_image

@@ -24,6 +24,7 @@ import numpy as np
 from trg_ros.core import assets
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import TRGError
+from trg_ros.core.estimate import MODELS, Estimator
 from trg_ros.tools import sources
 from trg_ros.tools.annotate import CONVENTIONS, CSV_COLUMNS, FaceRow, draw
 
@@ -47,6 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fov", type=float, help="horizontal field of view in degrees")
     p.add_argument("--focal", type=float, help="focal length in pixels")
     p.add_argument("--out", type=Path, default=Path("trg_demo_out"), help="output folder")
+    p.add_argument(
+        "--model",
+        choices=MODELS,
+        default="auto",
+        help="auto: TRG when its checkpoint is there, else the bundled FaceMesh",
+    )
     p.add_argument("--weights", type=Path, help="TRG state_dict.bin (default: asset cache)")
     p.add_argument(
         "--checkpoint",
@@ -60,15 +67,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
     p.add_argument("--show", action="store_true", help="show a live window")
     p.set_defaults(func=run)
-
-
-def _missing_weights_message(files: assets.ModelFiles) -> str:
-    asset = assets.CHECKPOINTS[files.checkpoint]
-    return (
-        f"TRG weights not found at {files.weights}.\n"
-        f"Get them with:  {asset.command}   (or by hand: {asset.how_to_get})\n"
-        "or pass --weights PATH/TO/state_dict.bin"
-    )
 
 
 class Player:
@@ -99,11 +97,17 @@ class Player:
         self.executor.add_node(self.player)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
 
-    def start(self) -> None:
+    def start(self) -> Estimator:
+        """Configure and activate the node; returns the estimator it chose.
+
+        Raises:
+            TRGError: the node could not configure (the message says why).
+        """
         from rclpy.lifecycle import TransitionCallbackReturn
 
         if self.node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-            raise TRGError("the node failed to configure (see the log above)")
+            raise TRGError(self.node.configure_error or "the node failed to configure")
+        assert self.node.pipeline is not None
         self.node.trigger_activate()
         self.thread.start()
         end = time.monotonic() + 20
@@ -113,6 +117,7 @@ class Player:
             and self.player.count_publishers("heads")
         ):
             time.sleep(0.05)
+        return self.node.pipeline.estimator
 
     def _on_heads(self, msg: object) -> None:
         with self.cond:
@@ -173,7 +178,7 @@ def rows_from(msg: object, stamp: float, index: int, with_3d: bool) -> list[Face
     for h in msg.heads:  # type: ignore[attr-defined]
         p, q = h.pose.position, h.pose.orientation
         verts = (
-            np.array([[v.x, v.y, v.z] for v in h.landmarks_3d])
+            np.asarray(h.landmarks_3d, float).reshape(-1, 3)
             if with_3d and len(h.landmarks_3d)
             else None
         )
@@ -182,6 +187,7 @@ def rows_from(msg: object, stamp: float, index: int, with_3d: bool) -> list[Face
                 stamp,
                 index,
                 h.id,
+                h.model,
                 h.score,
                 np.array([p.x, p.y, p.z]),
                 np.array([q.x, q.y, q.z, q.w]),
@@ -197,31 +203,31 @@ def run(args: argparse.Namespace) -> int:
     from rclpy.parameter import Parameter
 
     files = assets.ModelFiles.in_dir(args.data_dir, args.weights, args.checkpoint)
-    try:
-        files.check()
-    except TRGError as e:
-        print(
-            _missing_weights_message(files) if not files.weights.is_file() else str(e),
-            file=sys.stderr,
-        )
-        return EXIT_NO_WEIGHTS
     frames, total, live = _open_source(args)
     params = [
-        Parameter("data_dir", value=str(files.sampled_vertices.parent)),
+        Parameter("model", value=args.model),
+        Parameter("data_dir", value=str(files.data_dir)),
         Parameter("weights", value=str(files.weights)),
         Parameter("checkpoint", value=args.checkpoint),
         Parameter("device", value=args.device),
         Parameter("camera_info_timeout", value=10.0),
         Parameter("publish_landmarks_3d", value=bool(args.mesh)),
     ]
-    triangles = np.load(files.triangles).astype(np.int64) if args.mesh else None
     args.out.mkdir(parents=True, exist_ok=True)
     player = Player(params)
     writer = None
     rows: list[FaceRow] = []
     camera = source_camera = None
     try:
-        player.start()
+        try:
+            estimator = player.start()
+        except TRGError as e:
+            print(
+                f"{e}\n(demo: --weights PATH/TO/state_dict.bin, --model facemesh)", file=sys.stderr
+            )
+            return EXIT_NO_WEIGHTS
+        print(f"head pose by {estimator.name}")
+        triangles = estimator.triangles if args.mesh else None
         from tqdm import tqdm
 
         for index, frame in enumerate(tqdm(frames, total=total, unit="frame", disable=live)):

@@ -22,9 +22,9 @@ import numpy as np
 
 from trg_ros.core import assets, metrics
 from trg_ros.core.camera import CameraModel
-from trg_ros.core.crop import Box, landmark_box
 from trg_ros.core.drive import DriveFile
 from trg_ros.core.errors import TRGError
+from trg_ros.core.model.crop import Box, landmark_box
 from trg_ros.core.unpack import NumpyOnlyUnpickler
 
 BATCH = 64
@@ -296,9 +296,9 @@ def evaluate(
 
 
 def trg_predictor(files: assets.ModelFiles, device: str, principal_point: str) -> Predictor:
-    from trg_ros.core.estimator import EstimatorConfig, HeadPoseEstimator
+    from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
 
-    est = HeadPoseEstimator.from_files(files, EstimatorConfig(device, False, principal_point))
+    est = TRGEstimator.from_files(files, EstimatorConfig(device, False, principal_point))
 
     def predict(batch: list[Sample]) -> list[Prediction]:
         crops = [est.crop(s.load_rgb(), [s.box], s.camera)[0] for s in batch]

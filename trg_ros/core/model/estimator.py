@@ -1,7 +1,12 @@
-"""Plain-Python inference API: image + face boxes + camera in, :class:`Head` results out."""
+"""TRG as an estimator: image + face boxes + camera in, :class:`Head` results out.
+
+Usable from plain Python (``estimate_boxes`` with TRG crop boxes) and by the pipeline through
+the :class:`~trg_ros.core.estimate.Estimator` protocol (``estimate`` with tracked faces).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,43 +16,45 @@ import torch
 
 from trg_ros.core import assets
 from trg_ros.core.camera import CameraModel
-from trg_ros.core.crop import (
+from trg_ros.core.device import resolve_device
+from trg_ros.core.estimate import Estimate, FaceQuery, keep_following
+from trg_ros.core.frames import SELLION_LANDMARK
+from trg_ros.core.model import fast
+from trg_ros.core.model.checkpoint import load_trg
+from trg_ros.core.model.crop import (
     PRINCIPAL_POINT_MODES,
     Box,
     FaceCrop,
     PrincipalPointMode,
+    landmark_box,
     make_crop,
     normalise,
+    square_box,
 )
-from trg_ros.core.model import fast
-from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.fast import PRECISIONS
 from trg_ros.core.model.trg import TRGNet
 from trg_ros.core.types import Head
 
 log = logging.getLogger(__name__)
 
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks the first CUDA device when there is one, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
-    return dev
+# Detector box -> landmark extent. BlazeFace boxes span brows to chin and roughly the cheeks,
+# close to the extent of the 68 iBUG landmarks that TRG's crop convention starts from. This
+# mapping (extent = detector box scaled about its centre, shifted down by a fraction of its
+# height) only seeds the first frame of a track; later frames use TRG's own landmarks. The two
+# numbers were fitted on skimage's astronaut: BlazeFace box (173, 68, 280, 175) against the
+# hand-picked landmark extent (180, 75, 270, 175) of the parity fixture.
+EXTENT_SCALE = 0.94
+EXTENT_SHIFT_Y = 0.035
 
 
 @dataclass(frozen=True)
 class EstimatorConfig:
-    """Settings of :class:`HeadPoseEstimator`, validated on construction.
+    """Settings of :class:`TRGEstimator`, validated on construction.
 
     Attributes:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         half: fp16 on CUDA (shorthand for ``precision="fp16"``).
-        principal_point: ``camera`` or ``image_centre`` (see :mod:`trg_ros.core.crop`).
+        principal_point: ``camera`` or ``image_centre`` (see :mod:`trg_ros.core.model.crop`).
         precision: ``fp32``, ``bf16`` (CPUs with AVX-512 BF16/AMX) or ``fp16`` (CUDA).
         optimise: fold BatchNorm and use channels-last (exact up to float rounding); off
             runs the checkpoint-shaped model eagerly, the reference path.
@@ -69,17 +76,47 @@ class EstimatorConfig:
             )
 
 
-class HeadPoseEstimator:
-    """Runs TRG on every face of a frame in one batch.
+def crop_box_from_detection(box: np.ndarray) -> Box:
+    """The TRG crop box (official landmark-extent convention) seeded from a detector box."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + EXTENT_SHIFT_Y * (y1 - y0)
+    hw, hh = EXTENT_SCALE * (x1 - x0) / 2, EXTENT_SCALE * (y1 - y0) / 2
+    return square_box(cx - hw, cy - hh, cx + hw, cy + hh)
+
+
+def crop_box_for(query: FaceQuery) -> Box:
+    """The crop for a tracked face: TRG's own landmark box from the last frame while it is
+    trusted (:func:`trg_ros.core.estimate.keep_following`), else the detector-seeded box."""
+    seeded = crop_box_from_detection(query.box)
+    followed = query.follow
+    if isinstance(followed, Box) and keep_following(
+        followed.as_array(), seeded.as_array(), query.detected
+    ):
+        return followed
+    if followed is not None:
+        log.debug("TRG's crop drifted from the detection: re-seeding it")
+    return seeded
+
+
+class TRGEstimator:
+    """Runs TRG on every face of a frame in one batch; implements
+    :class:`trg_ros.core.estimate.Estimator`.
 
     Args:
         model: a loaded :class:`TRGNet`.
         landmark_vertices: (68,) indices of the iBUG-68 landmarks in the 1220-vertex mesh.
         config: device, fp16 and principal-point handling.
+        triangles: (T, 3) faces of the 1220-vertex mesh (for mesh markers).
     """
 
+    name = "trg"
+
     def __init__(
-        self, model: TRGNet, landmark_vertices: np.ndarray, config: EstimatorConfig | None = None
+        self,
+        model: TRGNet,
+        landmark_vertices: np.ndarray,
+        config: EstimatorConfig | None = None,
+        triangles: np.ndarray | None = None,
     ) -> None:
         self.config = config or EstimatorConfig()
         self.device = resolve_device(self.config.device)
@@ -90,15 +127,24 @@ class HeadPoseEstimator:
         else:
             self.net, self.precision = self.model, "fp32"
         self.landmark_vertices = np.asarray(landmark_vertices, dtype=np.int64)
+        self.sellion_vertex = int(self.landmark_vertices[SELLION_LANDMARK])
+        self.triangles = (
+            np.zeros((0, 3), np.int64) if triangles is None else np.asarray(triangles, np.int64)
+        )
 
     @classmethod
     def from_files(
         cls, files: assets.ModelFiles, config: EstimatorConfig | None = None
-    ) -> HeadPoseEstimator:
+    ) -> TRGEstimator:
         """Load weights and data files (see :class:`trg_ros.core.assets.ModelFiles`)."""
         files.check()
         model = load_trg(files.weights, files.sampled_vertices)
-        return cls(model, np.load(files.landmark_vertices, allow_pickle=False), config)
+        return cls(
+            model,
+            np.load(files.landmark_vertices, allow_pickle=False),
+            config,
+            np.load(files.triangles, allow_pickle=False),
+        )
 
     @property
     def principal_point(self) -> PrincipalPointMode:
@@ -112,11 +158,39 @@ class HeadPoseEstimator:
     def estimate(
         self,
         image_rgb: np.ndarray,
+        faces: Sequence[FaceQuery],
+        camera: CameraModel,
+        passes: int = 1,
+    ) -> list[Estimate]:
+        """See :meth:`trg_ros.core.estimate.Estimator.estimate`; the next frame's crop is the
+        official box around this frame's 68 landmarks."""
+        boxes = [crop_box_for(q) for q in faces]
+        scores = [q.score for q in faces]
+        heads = self.estimate_boxes(image_rgb, boxes, camera, scores)
+        for _ in range(passes - 1):
+            boxes = [
+                landmark_box(h.landmarks_2d) if h.is_finite() else b
+                for h, b in zip(heads, boxes, strict=True)
+            ]
+            heads = self.estimate_boxes(image_rgb, boxes, camera, scores)
+        out = []
+        for head, query in zip(heads, faces, strict=True):
+            head = dataclasses.replace(head, box=np.asarray(query.box, float))
+            if not head.is_finite():
+                out.append(Estimate(head))
+                continue
+            follow = landmark_box(head.landmarks_2d)
+            out.append(Estimate(head, follow, float(follow.width)))
+        return out
+
+    def estimate_boxes(
+        self,
+        image_rgb: np.ndarray,
         boxes: Sequence[Box],
         camera: CameraModel,
         scores: Sequence[float] | None = None,
     ) -> list[Head]:
-        """Pose of every face box.
+        """Pose of every crop box.
 
         Args:
             image_rgb: (H, W, 3) uint8 RGB image.
@@ -158,6 +232,8 @@ class HeadPoseEstimator:
                     translation=translations[i],
                     vertices=vertices[i],
                     landmarks_2d=camera.project(lmk3d),
+                    sellion=vertices[i, self.sellion_vertex],
+                    model=self.name,
                 )
             )
         return heads

@@ -1,0 +1,46 @@
+"""Which estimator runs: TRG when its checkpoint is there, the bundled FaceMesh otherwise."""
+
+from __future__ import annotations
+
+from trg_ros.core.assets import ModelFiles
+from trg_ros.core.device import resolve_device
+from trg_ros.core.estimate import MODELS, Estimator
+from trg_ros.core.facemesh.estimator import FaceMeshEstimator
+from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
+
+
+def load_estimator(
+    model: str, files: ModelFiles, config: EstimatorConfig
+) -> tuple[Estimator, str]:
+    """Load the estimator ``model`` asks for and say why it is that one.
+
+    Args:
+        model: ``auto`` (TRG when ``files.weights`` exists, else FaceMesh), ``trg`` or
+            ``facemesh``.
+        files: the asset folder and TRG checkpoint.
+        config: TRG's settings (its ``device`` applies to FaceMesh too).
+
+    Returns:
+        The estimator and a sentence for the log (which one, and why).
+
+    Raises:
+        ValueError: unknown model name or device.
+        TRGError: missing or broken files (the message says how to get them).
+    """
+    if model not in MODELS:
+        raise ValueError(f"model={model!r}: allowed values are {MODELS}")
+    if model == "auto":
+        if files.weights.is_file():
+            model, why = "trg", f"auto: TRG checkpoint found at {files.weights}"
+        else:
+            model = "facemesh"
+            why = (
+                f"auto: no TRG checkpoint at {files.weights} (`trg-ros assets fetch --only "
+                "weights` gets it), so the bundled FaceMesh estimator runs"
+            )
+    else:
+        why = f"model={model} asked for"
+    if model == "trg":
+        return TRGEstimator.from_files(files, config), why
+    device = resolve_device(config.device)
+    return FaceMeshEstimator.from_dir(files.data_dir, device), why
