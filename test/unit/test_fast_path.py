@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,8 @@ import torch
 from trg_ros.core.assets import ModelFiles
 from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
-from trg_ros.core.model.fast import fold_batchnorm
-from trg_ros.tools.accuracy import pose_differences, sweep_crops
+from trg_ros.core.model.fast import cpu_has_bf16, fold_batchnorm
+from trg_ros.tools.accuracy import pose_differences, precision_verdict, sweep_crops
 from trg_ros.tools.sources import sample_image
 
 BOUNDS = {"rotation_deg": 0.1, "translation_mm": 0.5, "vertices_mm": 0.5}
@@ -79,7 +80,8 @@ def test_onnx_matches_pytorch(parts, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert example_inputs(3)[0].shape[0] == 3
 
 
-def test_bench_model_only_prints_a_ratio(model_dir: Path) -> None:
+def bench_model_only(model_dir: Path, *extra: str) -> str:
+    """``trg-ros bench --model-only`` as a user runs it, at batch 1; its stdout."""
     done = subprocess.run(
         [
             sys.executable,
@@ -95,6 +97,7 @@ def test_bench_model_only_prints_a_ratio(model_dir: Path) -> None:
             "1",
             "--repeats",
             "2",
+            *extra,
         ],
         cwd=REPO,
         capture_output=True,
@@ -102,5 +105,47 @@ def test_bench_model_only_prints_a_ratio(model_dir: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "fp32-eager (baseline)" in done.stdout and "1.00x" in done.stdout
-    assert "fp32-fast" in done.stdout and "torch=" in done.stdout
+    return done.stdout
+
+
+def test_bench_model_only_prints_a_ratio(model_dir: Path) -> None:
+    out = bench_model_only(model_dir)
+    assert "fp32-eager (baseline)" in out and "1.00x" in out
+    assert "fp32-fast" in out and "torch=" in out
+    if cpu_has_bf16():
+        assert "bf16 cost cannot be judged with the random parity-fixture weights" in out, out
+        assert "cost on your checkpoint" not in out, out
+    else:
+        assert "bf16 not measured: this CPU has no AVX-512 BF16/AMX" in out, out
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no AVX-512 BF16/AMX")
+def test_bench_judges_bf16_on_other_weights(model_dir: Path, tmp_path: Path) -> None:
+    """Weights that are not the fixture (here: the fixture with one bias nudged) get the
+    measured cost, the same figures as the table's bf16 row, and a verdict that fits them."""
+    state = torch.load(model_dir / "state_dict.bin", weights_only=True)
+    state["regressor.2.decpose.bias"] += 1e-4
+    weights = tmp_path / "mine.bin"
+    torch.save(state, weights)
+    out = bench_model_only(model_dir, "--weights", str(weights))
+    line = next(x for x in out.splitlines() if x.startswith("bf16 cost on your checkpoint: "))
+    found = re.search(
+        r"max rotation ([\d.]+) deg, translation ([\d.]+) mm, vertices ([\d.]+) mm vs fp32 "
+        r"\(bounds 0\.1 deg / 0\.5 mm\): (within the bounds|outside the bounds)",
+        line,
+    )
+    assert found, line
+    rot, trans, verts = (float(found[i]) for i in (1, 2, 3))
+    row = next(x.split() for x in out.splitlines() if x.split()[:2] == ["bf16", "1"])
+    assert (rot, trans, verts) == pytest.approx(tuple(map(float, row[-3:])), abs=1e-3), row
+    inside = rot <= 0.1 and trans <= 0.5 and verts <= 0.5
+    assert found[4] == ("within the bounds" if inside else "outside the bounds"), line
+
+
+def test_precision_verdict_follows_the_bounds() -> None:
+    inside = {"rotation_deg": 0.1, "translation_mm": 0.5, "vertices_mm": 0.5}  # at the bounds
+    assert "within the bounds, bf16 is usable" in precision_verdict("bf16", inside, False)
+    for key in inside:
+        outside = {**inside, key: inside[key] + 0.01}
+        assert "outside the bounds, keep fp32" in precision_verdict("bf16", outside, False), key
+    assert "cannot be judged" in precision_verdict("bf16", outside, True)

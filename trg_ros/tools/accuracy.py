@@ -11,6 +11,8 @@ from trg_ros.core.camera import CameraModel
 from trg_ros.core.model.crop import Box, FaceCrop, make_crop
 from trg_ros.core.types import Head
 
+# What a reduced-precision mode may cost against fp32 before it can be recommended (issue 12).
+PRECISION_BOUNDS = {"rotation_deg": 0.1, "translation_mm": 0.5, "vertices_mm": 0.5}
 # The astronaut's face in skimage.data.astronaut(): the parity fixture's landmark extent.
 FACE_EXTENT = (180.0, 75.0, 270.0, 175.0)
 
@@ -62,3 +64,33 @@ def compare(
     camera: CameraModel,
 ) -> dict[str, float]:
     return pose_differences(run(crops, camera), reference(crops, camera))
+
+
+def within_bounds(diff: dict[str, float]) -> bool:
+    """Whether a :func:`pose_differences` result keeps to :data:`PRECISION_BOUNDS`."""
+    return all(diff[key] <= bound for key, bound in PRECISION_BOUNDS.items())
+
+
+def precision_verdict(mode: str, diff: dict[str, float], random_weights: bool) -> str:
+    """One line on what ``mode`` costs against fp32 and whether that is acceptable.
+
+    With the random parity-fixture weights the cost is meaningless (that network amplifies
+    input noise, see the README's benchmark section), and the line says so instead.
+    """
+    if random_weights:
+        return (
+            f"{mode} cost cannot be judged with the random parity-fixture weights (they turn "
+            "rounding noise into degrees, see the README): run "
+            "`trg-ros bench --model-only --weights <real checkpoint>`"
+        )
+    b = PRECISION_BOUNDS
+    verdict = (
+        f"within the bounds, {mode} is usable"
+        if within_bounds(diff)
+        else "outside the bounds, keep fp32"
+    )
+    return (
+        f"{mode} cost on your checkpoint: max rotation {diff['rotation_deg']:.3f} deg, "
+        f"translation {diff['translation_mm']:.3f} mm, vertices {diff['vertices_mm']:.3f} mm "
+        f"vs fp32 (bounds {b['rotation_deg']:g} deg / {b['translation_mm']:g} mm): {verdict}"
+    )

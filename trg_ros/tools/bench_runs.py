@@ -16,8 +16,14 @@ from trg_ros.core.device import resolve_device
 from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
 from trg_ros.core.model.fast import cpu_has_bf16
-from trg_ros.tools.accuracy import pose_differences, sweep_crops
+from trg_ros.tools.accuracy import (
+    pose_differences,
+    precision_verdict,
+    sweep_crops,
+    within_bounds,
+)
 from trg_ros.tools.bench import machine_info, measure, print_table, summary
+from trg_ros.tools.fixture import is_parity_fixture
 from trg_ros.tools.sources import sample_image
 
 
@@ -42,6 +48,7 @@ def _load(files: assets.ModelFiles, args: argparse.Namespace):
 def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     """TRG forward only, per precision mode and batch size, vs fp32 eager in the same run."""
     device, info, net, kpt = _load(files, args)
+    random_weights = is_parity_fixture(net)
     modes = {
         "fp32-eager (baseline)": EstimatorConfig(str(device), optimise=False),
         "fp32-fast": EstimatorConfig(str(device)),
@@ -57,9 +64,9 @@ def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     )
     base = estimators["fp32-eager (baseline)"]
     reference = base.run_crops(crops, camera)
-    rows, results = [], []
+    rows, results, accuracy = [], [], {}
     for name, est in estimators.items():
-        acc = pose_differences(est.run_crops(crops, camera), reference)
+        acc = accuracy[name] = pose_differences(est.run_crops(crops, camera), reference)
         for b in sizes:
             batch = [crops[i % len(crops)] for i in range(b)]
             times = measure(
@@ -101,7 +108,27 @@ def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
         ],
         rows + onnx,
     )
-    return {"machine": info, "model": results}
+    return {
+        "machine": info,
+        "model": results,
+        "precision_cost": _precision_costs(device, accuracy, random_weights),
+    }
+
+
+def _precision_costs(
+    device: torch.device, accuracy: dict[str, dict[str, float]], random_weights: bool
+) -> dict[str, dict[str, Any]]:
+    """Print and return the reduced-precision modes' cost against fp32, judged on the bounds."""
+    if device.type == "cpu" and "bf16" not in accuracy:
+        print("bf16 not measured: this CPU has no AVX-512 BF16/AMX")
+    costs = {}
+    for mode in ("bf16", "fp16"):
+        if mode in accuracy:
+            diff = accuracy[mode]
+            print(precision_verdict(mode, diff, random_weights))
+            judged = None if random_weights else within_bounds(diff)
+            costs[mode] = {**diff, "random_weights": random_weights, "within_bounds": judged}
+    return costs
 
 
 def _onnx_rows(net: Any, sizes: list[int], repeats: int, base: dict[int, float]) -> list[list]:

@@ -13,6 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from trg_ros.core.model.checkpoint import weights_digest
+
+# weights_digest of the parity fixture's state dict (test_precision_scope checks it against
+# ../shared/trg_reference): how tools recognise the random weights in any file.
+PARITY_WEIGHTS_DIGEST = "d5a80d81cb3a04558d48cecff22cea163d5df93498173252ead6598e59257155"
+
 
 def parity_state_dict(fixture_dir: Path) -> dict[str, torch.Tensor]:
     """Rebuild the 189 tensors from ``trg_parity_weights.npz`` (its README's recipe)."""
@@ -24,6 +30,12 @@ def parity_state_dict(fixture_dir: Path) -> dict[str, torch.Tensor]:
         else:
             state[key] = torch.from_numpy(np.array(z["r:" + key]))
     return state
+
+
+def is_parity_fixture(model: torch.nn.Module) -> bool:
+    """True when ``model`` holds the parity fixture's random weights, whatever file they came
+    from: accuracy measured with them says nothing about the official checkpoint."""
+    return weights_digest(model.state_dict()) == PARITY_WEIGHTS_DIGEST
 
 
 def main(argv: list[str]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 import zipfile
@@ -67,6 +68,20 @@ def check_state_dict(
             )
         if got.is_floating_point() and not torch.isfinite(got).all():
             raise CheckpointError(f"{source}: '{key}' contains NaN or infinite values")
+
+
+def weights_digest(state: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 over a state dict's names, dtypes, shapes and values, in name order.
+
+    Unlike the file's hash it does not depend on how the file was written (``torch.save``'s
+    archive name, pickle protocol), so it recognises a set of weights in any container.
+    """
+    h = hashlib.sha256()
+    for key in sorted(state):
+        t = state[key].detach().cpu().contiguous()
+        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def load_sampled_vertices(path: str | Path) -> torch.Tensor:

@@ -2,7 +2,9 @@
 
 Everything here runs in float32 whatever precision the network runs in: the 6-D to rotation
 step, the translation recovery and the projection that feeds ``grid_sample`` are the places
-where half precision costs accuracy (SPEC §2.6).
+where half precision costs accuracy (SPEC §2.6). The inputs are cast with ``.float()``, and
+:class:`~trg_ros.core.model.trg.TRGNet` calls these with autocast switched off, which would
+otherwise run the matrix products in bf16/fp16.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 ``optimise`` returns a separate copy for inference (its parameter names no longer match the
 checkpoint). Precision only changes the convolutional trunk, the deconvolutions and the point
-MLP; the regressor's pose/shape updates, the 6-D -> rotation step, the translation recovery and
-the grid-sample coordinates stay float32 whatever the mode (see :mod:`.codec` and
-:class:`~trg_ros.core.model.trg.TRGNet`).
+MLPs: :func:`autocast` opens the region around the whole forward, and
+:class:`~trg_ros.core.model.trg.TRGNet` switches it off (``trg.float32_only``) around the
+regressor's linear layers, the grid-sample coordinates and sampling, the 6-D -> rotation step,
+the translation recovery and the landmark head, which therefore stay float32 in every mode.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -25,7 +27,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 def cpu_has_bf16() -> bool:
     """True on CPUs with native bf16 matrix support (AVX-512 BF16 or AMX)."""
     try:
-        flags = open("/proc/cpuinfo").read()  # noqa: SIM115 - Linux only, tiny file
+        flags = Path("/proc/cpuinfo").read_text()  # Linux only
     except OSError:
         return False
     return " avx512_bf16" in flags or " amx_bf16" in flags

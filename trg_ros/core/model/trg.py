@@ -42,11 +42,13 @@ class TRGOutput:
 
     @property
     def faces_cam(self) -> list[torch.Tensor]:
-        """Camera-frame vertices (B, 1220, 3) in m after each iteration."""
-        return [
-            codec.to_camera(v, r, t)
-            for v, r, t in zip(self.faces[1:], self.rotations, self.translations, strict=True)
-        ]
+        """Camera-frame vertices (B, 1220, 3) in m after each iteration (float32 also when
+        read inside an autocast region)."""
+        with float32_only(self.faces[0].device):
+            return [
+                codec.to_camera(v, r, t)
+                for v, r, t in zip(self.faces[1:], self.rotations, self.translations, strict=True)
+            ]
 
 
 class BasicBlock(nn.Module):
@@ -136,6 +138,16 @@ class Regressor(nn.Module):
         return face, pose + self.decpose(h)
 
 
+def float32_only(device: torch.device) -> torch.autocast:
+    """Autocast switched off: the regressor, the pose decoding, the sampling coordinates and
+    the landmark head compute in float32 whatever precision the caller's autocast asks for.
+
+    Their inputs are cast to float32 explicitly, as autocast leaves a bf16/fp16 tensor as it
+    is once it is off. Outside autocast (the fp32 path) this changes nothing.
+    """
+    return torch.autocast(device.type, enabled=False)
+
+
 def _default_points_grid() -> torch.Tensor:
     lin = torch.linspace(-1.0, 1.0, GRID_SIDE)
     xs, ys = torch.meshgrid(lin, lin, indexing="ij")  # x varies slowest, y fastest
@@ -210,33 +222,28 @@ class TRGNet(nn.Module):
         pose = first.init_head_pose.expand(batch, -1)
         out = TRGOutput([face], [pose], [], [], [], torch.empty(0))
         grid = self.points_grid.transpose(1, 2).unsqueeze(2).expand(batch, -1, -1, -1)
+        # The trunk, the deconvolutions and the point MLPs run in the caller's precision
+        # (fast.autocast); everything between them in float32.
         for i in range(NUM_ITERATIONS):
             fmap = self.deconv_layers[3 * i : 3 * i + 3](fmap)
-            if i > 0:
-                uv = codec.project(
-                    face[:, self.sampled_vertices], out.rotations[-1], out.translations[-1], k_crop
-                )
-                out.sample_points.append(uv)
-                grid = (uv / CROP_SIZE * 2.0 - 1.0).unsqueeze(2)
-            # Sampling in float32 whatever the autocast mode: the coordinates are sub-pixel.
-            raw = F.grid_sample(fmap.float(), grid.float(), align_corners=True).squeeze(3)
-            x = torch.cat(
-                [
-                    self.laf_extractor[i](raw),
-                    face[:, self.sampled_vertices].flatten(1).to(raw.dtype),
-                    pose.to(raw.dtype),
-                    beta.to(raw.dtype),
-                ],
-                1,
-            )
-            face, pose = self.regressor[i](x, face, pose)
-            face, pose = face.float(), pose.float()
-            rotation, translation = codec.decode_pose(pose, bbox_info, principal_point)
+            vertices = face[:, self.sampled_vertices]
+            with float32_only(img.device):
+                if i > 0:
+                    uv = codec.project(vertices, out.rotations[-1], out.translations[-1], k_crop)
+                    out.sample_points.append(uv)
+                    grid = (uv / CROP_SIZE * 2.0 - 1.0).unsqueeze(2)
+                raw = F.grid_sample(fmap.float(), grid, align_corners=True).squeeze(3)
+            point_features = self.laf_extractor[i](raw)
+            with float32_only(img.device):
+                x = torch.cat([point_features.float(), vertices.flatten(1), pose, beta], 1)
+                face, pose = self.regressor[i](x, face, pose)
+                rotation, translation = codec.decode_pose(pose, bbox_info, principal_point)
             out.faces.append(face)
             out.poses.append(pose)
             out.rotations.append(rotation)
             out.translations.append(translation)
-        landmarks = codec.soft_argmax(self.predict_68_lmk(fmap).float())
+        with float32_only(img.device):
+            landmarks = codec.soft_argmax(self.predict_68_lmk(fmap.float()))
         return TRGOutput(
             out.faces, out.poses, out.rotations, out.translations, out.sample_points, landmarks
         )
