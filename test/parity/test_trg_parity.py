@@ -157,3 +157,28 @@ def test_state_dict_keys_and_shapes_match_official_list(reference: Path) -> None
         want = () if shape == "scalar" else tuple(int(s) for s in shape.split("x"))
         assert tuple(ours[key].shape) == want, key
         assert str(ours[key].dtype) == f"torch.{dtype}", key
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnxruntime"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_runtime_gives_the_official_final_pose(
+    model: TRGNet, parity_outputs, case: str, runtime: str
+) -> None:
+    """Whichever runtime the estimator picks (trg_ros.core.model.runtime) is held to the same
+    parity bound on the official final rotation, translation and camera-frame mesh."""
+    from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
+    from trg_ros.core.model.runtime import onnx_available
+
+    if runtime == "onnxruntime" and not onnx_available():
+        pytest.skip("onnx/onnxruntime are not installed")
+    est = TRGEstimator(model, np.arange(68), EstimatorConfig("cpu", runtime=runtime))
+    assert est.runner.name == runtime
+    ref = parity_outputs
+    bbox = ref[f"{case}_in_bbox_info"]
+    centre = np.stack([bbox[:, 6] / 2, bbox[:, 5] / 2], 1).astype(np.float32)  # official W/2, H/2
+    rotation, translation, vertices = est.runner(
+        ref[f"{case}_in_img"], ref[f"{case}_in_K_crop"], bbox, centre
+    )
+    for name, got in (("R", rotation), ("t", translation), ("face_cam", vertices)):
+        diff = float(np.abs(got - ref[f"{case}_final_{name}"]).max())
+        assert diff <= TOL, f"{runtime} {case} final_{name}: {diff:.3g}"

@@ -37,7 +37,7 @@ def within(diff: dict[str, float]) -> None:
 def test_folded_channels_last_fp32_keeps_the_numbers(parts, parity_outputs) -> None:
     net, kpt = parts
     ref = TRGEstimator(net, kpt, EstimatorConfig("cpu", optimise=False))
-    fast = TRGEstimator(net, kpt, EstimatorConfig("cpu"))
+    fast = TRGEstimator(net, kpt, EstimatorConfig("cpu", runtime="torch"))
     assert fast.net is not fast.model
     crops, camera = sweep_crops(sample_image())
     within(pose_differences(fast.run_crops(crops, camera), ref.run_crops(crops, camera)))
@@ -57,7 +57,8 @@ def test_onnx_matches_pytorch(parts, tmp_path: Path, monkeypatch: pytest.MonkeyP
     pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
     import tempfile
 
-    from trg_ros.tools.export import check_onnx, example_inputs, onnx_session
+    from trg_ros.core.model.onnx import example_inputs, onnx_session
+    from trg_ros.tools.export import check_onnx
 
     net, _ = parts
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))

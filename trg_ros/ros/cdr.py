@@ -12,6 +12,7 @@ leaves padding bytes uninitialised, so bytes are not compared).
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Any
 
@@ -30,60 +31,104 @@ _POINTS = "geometry_msgs/Point"
 Points = dict[tuple[int, str], np.ndarray]
 
 
+_STRUCTS = {code: struct.Struct("<" + code) for code in set(_PRIMITIVES.values())}
+# Field kinds of a compiled message plan.
+_PRIM, _STRING, _SEQ, _ARRAY, _MSG = range(5)
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, int, str], ...]:
+    """(name, kind, element type) per field of a message class, parsed once."""
+    plan = []
+    for name, type_name in cls.get_fields_and_field_types().items():
+        if type_name in _PRIMITIVES:
+            plan.append((name, _PRIM, type_name))
+        elif type_name.startswith("string"):
+            plan.append((name, _STRING, ""))
+        elif type_name.startswith("sequence<"):
+            plan.append((name, _SEQ, type_name[len("sequence<") : -1].split(",")[0].strip()))
+        elif type_name.endswith("]"):
+            plan.append((name, _ARRAY, type_name[: type_name.index("[")]))
+        else:
+            plan.append((name, _MSG, type_name))
+    return tuple(plan)
+
+
+@functools.cache
+def _flat(cls: type) -> tuple[struct.Struct, tuple[str, ...], int] | None:
+    """For a message of primitives of one size (no padding between them): its struct, field
+    names and alignment; None otherwise."""
+    plan = _plan(cls)
+    if not plan or any(kind != _PRIM for _, kind, _ in plan):
+        return None
+    codes = [_PRIMITIVES[t] for _, _, t in plan]
+    sizes = {_STRUCTS[c].size for c in codes}
+    if len(sizes) != 1:
+        return None
+    return struct.Struct("<" + "".join(codes)), tuple(n for n, _, _ in plan), sizes.pop()
+
+
 class _Writer:
     def __init__(self, points: Points) -> None:
         self.buf = bytearray(_ENCAPSULATION)
         self.points = points
 
     def align(self, size: int) -> None:
-        self.buf += b"\x00" * (-(len(self.buf) - len(_ENCAPSULATION)) % size)
+        pad = -(len(self.buf) - len(_ENCAPSULATION)) % size
+        if pad:
+            self.buf += b"\x00" * pad
 
-    def primitive(self, fmt: str, value: Any) -> None:
-        size = struct.calcsize(fmt)
-        self.align(size)
-        self.buf += struct.pack("<" + fmt, value)
+    def primitive(self, code: str, value: Any) -> None:
+        packer = _STRUCTS[code]
+        self.align(packer.size)
+        self.buf += packer.pack(value)
 
-    def block(self, fmt: str, values: Any) -> None:
+    def block(self, code: str, values: Any) -> None:
         """Consecutive primitives (a fixed array or a sequence's elements)."""
-        data = np.asarray(values, dtype=np.dtype("<" + fmt)).tobytes()
-        if data:
-            self.align(struct.calcsize(fmt))
-            self.buf += data
+        if len(values):
+            self.align(_STRUCTS[code].size)
+            self.buf += np.asarray(values, dtype=np.dtype("<" + code)).tobytes()
 
     def string(self, value: str) -> None:
         data = value.encode() + b"\x00"
         self.primitive("I", len(data))
         self.buf += data
 
-    def field(self, type_name: str, value: Any, owner: Any, name: str) -> None:
-        if type_name in _PRIMITIVES:
-            self.primitive(_PRIMITIVES[type_name], value)
-        elif type_name.startswith("string"):
-            self.string(value)
-        elif type_name.startswith("sequence<"):
-            inner = type_name[len("sequence<") : -1].split(",")[0].strip()
-            override = self.points.get((id(owner), name)) if inner == _POINTS else None
-            if override is not None:
-                self.primitive("I", len(override))
-                self.block("d", np.asarray(override, dtype=np.float64).reshape(-1, 3))
-            else:
-                self.primitive("I", len(value))
-                self.elements(inner, value)
-        elif type_name.endswith("]"):
-            self.elements(type_name[: type_name.index("[")], value)
-        else:
-            self.message(value)
-
     def elements(self, inner: str, values: Any) -> None:
         if inner in _PRIMITIVES:
-            self.block(_PRIMITIVES[inner], list(values) if inner == "boolean" else values)
+            self.block(_PRIMITIVES[inner], values)
+        elif inner.startswith("string"):
+            for v in values:
+                self.string(v)
         else:
             for v in values:
-                self.field(inner, v, None, "")
+                self.message(v)
 
     def message(self, msg: Any) -> None:
-        for name, type_name in msg.get_fields_and_field_types().items():
-            self.field(type_name, getattr(msg, name), msg, name)
+        flat = _flat(type(msg))
+        if flat is not None:  # Point, Vector3, Quaternion, ColorRGBA, Time...: one pack
+            packer, names, size = flat
+            self.align(size)
+            self.buf += packer.pack(*(getattr(msg, n) for n in names))
+            return
+        for name, kind, inner in _plan(type(msg)):
+            value = getattr(msg, name)
+            if kind == _PRIM:
+                self.primitive(_PRIMITIVES[inner], value)
+            elif kind == _STRING:
+                self.string(value)
+            elif kind == _MSG:
+                self.message(value)
+            elif kind == _ARRAY:
+                self.elements(inner, value)
+            else:
+                override = self.points.get((id(msg), name)) if inner == _POINTS else None
+                if override is not None:
+                    self.primitive("I", len(override))
+                    self.block("d", np.asarray(override, dtype=np.float64).reshape(-1))
+                else:
+                    self.primitive("I", len(value))
+                    self.elements(inner, value)
 
 
 def serialize(msg: Any, points: Points | None = None) -> bytes:

@@ -21,16 +21,15 @@ from trg_ros.core.errors import TRGError
 from trg_ros.core.estimators import load_estimator
 from trg_ros.core.model.estimator import EstimatorConfig
 from trg_ros.core.pipeline import HeadPosePipeline
-from trg_ros.ros import convert, intrinsics
+from trg_ros.ros import intrinsics
 from trg_ros.ros.external import StampPairing, vision_msgs_available
-from trg_ros.ros.intrinsics import Intrinsics
+from trg_ros.ros.inputs import FrameInputs, Received, Rejected
 from trg_ros.ros.outputs import Outputs
 from trg_ros.ros.params import NodeParams, ParameterError, declare_all, pipeline_config
 from trg_ros.ros.status import Status
 from trg_ros.ros.worker import WORKER_THREAD, FrameWorker
 
 NODE_NAME = "trg_head_pose"
-MIN_IMAGE_SIDE = 16  # px; nothing smaller can hold a face the detector finds
 LOG_EVERY = 5.0  # s between log lines for the same kind of dropped frame
 
 
@@ -51,7 +50,7 @@ class HeadPoseNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.status = Status()
         self.pipeline: HeadPosePipeline | None = None
-        self._intrinsics = Intrinsics()
+        self._inputs = FrameInputs()
         self._worker = FrameWorker(self._process, self._on_worker_error)
         self._entities: list[Any] = []
         self._last_logged: dict[str, float] = {}
@@ -95,7 +94,9 @@ class HeadPoseNode(LifecycleNode):
         p = self.params
         try:
             files = assets.ModelFiles.in_dir(p.data_dir, p.weights, p.checkpoint)
-            config = EstimatorConfig(p.device, p.half, p.principal_point, p.precision)
+            config = EstimatorConfig(
+                p.device, p.half, p.principal_point, p.precision, runtime=p.runtime
+            )
             estimator, why = load_estimator(p.model, files, config)
             detector = BlazeFace(
                 files.detector, BlazeFaceConfig(p.detection_threshold), str(estimator.device)
@@ -133,7 +134,7 @@ class HeadPoseNode(LifecycleNode):
         except RuntimeError as e:
             self.get_logger().error(f"cannot activate: {e}; try again in a moment")
             return TransitionCallbackReturn.FAILURE
-        self._intrinsics = Intrinsics()  # CameraInfo is read afresh after every activation
+        self._inputs = FrameInputs()  # CameraInfo is read afresh after every activation
         self._pairing = None
         if p.external_detections:
             from vision_msgs.msg import Detection2DArray
@@ -204,24 +205,30 @@ class HeadPoseNode(LifecycleNode):
 
     # --- callbacks --------------------------------------------------------------------
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        self._intrinsics.store(msg)
+        self._inputs.store_info(msg)
 
     def _on_image(self, msg: Image | CompressedImage) -> None:
         self.status.count("received")
-        self._intrinsics.image_seen()
-        item = self._pairing.add_image(msg) if self._pairing is not None else msg
-        if item is not None and self._worker.offer(item):
-            self.status.count("dropped_busy")
+        if self._pairing is not None:
+            paired = self._pairing.add_image(msg)
+            if paired is not None:
+                self._offer(self._inputs.received(*paired))
+        else:
+            self._offer(self._inputs.received(msg))
 
     def _on_detections(self, msg: Any) -> None:
         assert self._pairing is not None
         if not msg.detections:
             self.status.count("empty_detections")
         before = self._pairing.unmatched
-        item = self._pairing.add_detections(msg)
+        paired = self._pairing.add_detections(msg)
         if self._pairing.unmatched > before:
             self._reject("unpaired", "images or detections without a partner of the same stamp")
-        if item is not None and self._worker.offer(item):
+        if paired is not None:
+            self._offer(self._inputs.received(*paired))
+
+    def _offer(self, item: Received) -> None:
+        if self._worker.offer(item):
             self.status.count("dropped_busy")
 
     def _reject(self, reason: str, message: str) -> None:
@@ -242,57 +249,40 @@ class HeadPoseNode(LifecycleNode):
             )
         self._reject("internal", f"{type(error).__name__}: {error}")
 
-    def _process(self, item: Any) -> None:
-        pipeline = self.pipeline
+    def _process(self, item: Received) -> None:
+        pipeline, p = self.pipeline, self.params
         if pipeline is None:
             return
-        msg, detections = item if isinstance(item, tuple) else (item, None)
-        p = self.params
-        try:
-            rgb = (
-                convert.compressed_to_rgb(msg)
-                if isinstance(msg, CompressedImage)
-                else convert.image_to_rgb(msg, p.image_bit_depth)
-            )
-        except convert.ImageError as e:
-            self._reject("bad_image", str(e))
+        t_start = time.monotonic()
+        frame = self._inputs.prepare(item.msg, p, self.resolve_topic_name("camera_info"))
+        if isinstance(frame, Rejected):
+            if frame.quiet:
+                self.status.count(f"dropped_{frame.reason}")
+            else:
+                self._reject(frame.reason, frame.message)
             return
-        if min(rgb.shape[:2]) < MIN_IMAGE_SIDE:
-            self._reject(
-                "image_too_small",
-                f"{rgb.shape[1]}x{rgb.shape[0]} image is too small "
-                f"to hold a face (shorter side < {MIN_IMAGE_SIDE} px)",
-            )
-            return
-        camera, reason, message = self._intrinsics.resolve(
-            msg.header.frame_id,
-            rgb.shape[1],
-            rgb.shape[0],
-            p.camera_info_timeout,
-            p.rectified,
-            p.allow_guessed_intrinsics,
-            self.resolve_topic_name("camera_info"),
-        )
-        if reason == intrinsics.WAITING:
-            self.status.count("dropped_waiting_camera_info")
-            return
-        if camera is None:
-            self._reject(reason or intrinsics.INVALID, message)
-            return
-        if reason is not None:  # processed, but the user must know
-            self.status.warn(reason, message)
+        if frame.warning is not None:  # processed, but the user must know
+            self.status.warn(*frame.warning)
         else:
             self.status.clear_problem(intrinsics.MISSING)
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        t0 = time.perf_counter()
-        result = pipeline.process(rgb, camera, stamp, detections)
+        t_converted = time.monotonic()
+        result = pipeline.process(frame.rgb, frame.camera, frame.stamp, item.detections)
         if result.non_finite:
             self._reject("non_finite", f"{result.non_finite} face(s) gave NaN/inf; track ended")
         outputs = self._outputs
         if outputs is None or not self.context.ok():
             return  # deactivated or shutting down while this frame was processed
-        outputs.publish(msg.header, result.heads, result.lost_ids, p)
-        self.status.processed(time.perf_counter() - t0, len(result.heads))
+        t_estimated = time.monotonic()
+        outputs.publish(item.msg.header, result.heads, result.lost_ids, p)
+        t_published = time.monotonic()
+        self.status.processed(t_published - item.at, len(result.heads))
+        self.status.stages(
+            queue=t_start - item.at,
+            convert=t_converted - t_start,
+            detect=result.timings["detect"],
+            estimate=result.timings["estimate"],
+            publish=t_published - t_estimated,
+        )
         for reason in ("bad_image", "camera_info", "image_too_small"):
             self.status.clear_problem(reason)
         if not result.non_finite:
@@ -306,7 +296,7 @@ class HeadPoseNode(LifecycleNode):
             "device": self.status.hardware_id or "none",
             "model": self._model_name,
             "processing_threads": str(sum(t.name == WORKER_THREAD for t in threading.enumerate())),
-            "camera_info_frames": ",".join(sorted(self._intrinsics.infos)) or "none",
+            "camera_info_frames": ",".join(sorted(self._inputs.intrinsics.infos)) or "none",
         }
         self._pub_diag.publish(
             self.status.diagnostics(

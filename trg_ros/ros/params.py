@@ -19,6 +19,7 @@ from trg_ros.core.assets import CHECKPOINTS
 from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS
 from trg_ros.core.model.crop import PRINCIPAL_POINT_MODES
+from trg_ros.core.model.runtime import RUNTIMES
 from trg_ros.core.pipeline import PipelineConfig
 from trg_ros.core.smoothing import OneEuroConfig
 from trg_ros.core.track import TrackerConfig
@@ -71,6 +72,13 @@ class NodeParams:
         "fp32",
         "fp32, bf16 (CPU with AVX-512 BF16/AMX) or fp16 (CUDA)",
         choices=("fp32", "bf16", "fp16"),
+        live=False,
+    )
+    runtime: str = _p(
+        "auto",
+        "how TRG runs: auto (on the CPU in fp32, the faster of onnxruntime and PyTorch, "
+        "measured at configure; else PyTorch), torch or onnxruntime",
+        choices=RUNTIMES,
         live=False,
     )
     principal_point: str = _p(

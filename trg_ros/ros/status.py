@@ -26,6 +26,7 @@ class Status:
         default_factory=lambda: collections.deque(maxlen=200)
     )
     processed_at: collections.deque[float] = field(default_factory=collections.deque)
+    stage_times: dict[str, collections.deque[float]] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -60,6 +61,16 @@ class Status:
             while self.processed_at and self.processed_at[0] < now - RATE_WINDOW:
                 self.processed_at.popleft()
 
+    def stages(self, **seconds: float) -> None:
+        """Per-stage durations of one frame (queue, convert, detect, estimate, publish)."""
+        with self._lock:
+            for name, value in seconds.items():
+                self.stage_times.setdefault(name, collections.deque(maxlen=200)).append(value)
+
+    def stage_p50_ms(self) -> dict[str, float]:
+        with self._lock:
+            return {k: float(np.median(v)) * 1e3 for k, v in self.stage_times.items() if v}
+
     def rate(self) -> float:
         """Processed frames per second over the last ``RATE_WINDOW`` seconds."""
         now = self.clock()
@@ -93,6 +104,7 @@ class Status:
                 if k not in ("received", "processed", "faces", "dropped_busy")
             }
         )
+        values.update({f"stage_{k}_p50_ms": f"{v:.1f}" for k, v in self.stage_p50_ms().items()})
         values.update(extra)
         level = DiagnosticStatus.OK
         message = "ok"

@@ -78,11 +78,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", type=Path, default=None, help="asset folder (default cache)")
     p.add_argument("--weights", type=Path, default=None)
     p.add_argument("--json", type=Path, default=None, help="write the results here")
+    p.add_argument("--plot", type=Path, default=None, help="draw the per-stage bars (PNG)")
+    p.add_argument(
+        "--load-seconds",
+        type=float,
+        default=60.0,
+        help="seconds at 30 Hz and at 60 Hz through the node (0: skip)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from trg_ros.tools import bench_runs, bench_tflite
+    from trg_ros.tools import bench_goals, bench_runs, bench_tflite
 
     data_dir = args.data_dir or assets.cache_dir()
     files = assets.ModelFiles.in_dir(data_dir, args.weights)
@@ -93,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.facemesh:
         result = bench_tflite.facemesh(data_dir, args.repeats, args.device)
     else:
-        result = bench_runs.pipeline(files, args)
+        result = bench_goals.run(files, args)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
         print(f"wrote {args.json}")

@@ -16,6 +16,7 @@ from trg_ros.core.device import resolve_device
 from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
 from trg_ros.core.model.fast import cpu_has_bf16
+from trg_ros.core.model.runtime import onnx_available
 from trg_ros.tools.accuracy import (
     pose_differences,
     precision_verdict,
@@ -51,8 +52,10 @@ def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     random_weights = is_parity_fixture(net)
     modes = {
         "fp32-eager (baseline)": EstimatorConfig(str(device), optimise=False),
-        "fp32-fast": EstimatorConfig(str(device)),
+        "fp32-fast": EstimatorConfig(str(device), runtime="torch"),
     }
+    if device.type == "cpu" and onnx_available():
+        modes["onnxruntime fp32"] = EstimatorConfig(str(device), runtime="onnxruntime")
     if device.type == "cpu" and cpu_has_bf16():
         modes["bf16"] = EstimatorConfig(str(device), precision="bf16")
     if device.type == "cuda":
@@ -92,7 +95,6 @@ def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
                 f"{r['vertices_mm']:.3f}",
             ]
         )
-    onnx = _onnx_rows(net, sizes, args.repeats, base_rate) if device.type == "cpu" else []
     print_table(
         "TRG forward (crop batch in -> poses out), accuracy vs fp32 eager on 27 real-face crops",
         [
@@ -106,7 +108,7 @@ def model(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
             "max t mm",
             "max vert mm",
         ],
-        rows + onnx,
+        rows,
     )
     return {
         "machine": info,
@@ -131,33 +133,6 @@ def _precision_costs(
     return costs
 
 
-def _onnx_rows(net: Any, sizes: list[int], repeats: int, base: dict[int, float]) -> list[list]:
-    try:
-        from trg_ros.tools.export import INPUTS, example_inputs, onnx_session
-
-        session = onnx_session(net, torch.get_num_threads())
-    except ImportError:
-        return []
-    rows = []
-    for b in sizes:
-        feed = {n: x.numpy() for n, x in zip(INPUTS, example_inputs(b), strict=True)}
-        s = summary(measure(lambda f=feed: session.run(None, f), repeats), b)
-        rows.append(
-            [
-                "onnxruntime fp32",
-                b,
-                f"{s['p50_ms']:.1f}",
-                f"{s['p90_ms']:.1f}",
-                f"{s['per_s']:.1f}",
-                f"{s['per_s'] / base[b]:.2f}x",
-                "-",
-                "-",
-                "-",
-            ]
-        )
-    return rows
-
-
 def faces_frame(n: int, width: int, height: int) -> np.ndarray:
     """A frame with ``n`` copies of a real face on a grey background, in a grid."""
     face = sample_image()[30:230, 125:325]
@@ -173,141 +148,57 @@ def faces_frame(n: int, width: int, height: int) -> np.ndarray:
 
 
 def pipeline(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
-    """Per stage, core-only, for 1/2/4/8 faces and two image sizes; then through the node."""
-    from rclpy.serialization import serialize_message
+    """The core pipeline per stage at 640x480 for 1, 4 and 8 faces: the baseline (TRG eager
+    and BlazeFace in PyTorch, what a straight port runs) against ours (runtimes chosen by
+    :mod:`trg_ros.core.model.runtime` and :mod:`trg_ros.core.tflite.runtime`)."""
+    from std_msgs.msg import Header
 
     from trg_ros.core.detect.blazeface import BlazeFace
     from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
-    from trg_ros.ros import convert, messages
+    from trg_ros.ros import convert
 
     device, info, net, kpt = _load(files, args)
-    detector_ = BlazeFace(files.detector, device=str(device))
-    configs = {
-        "baseline (fp32 eager)": EstimatorConfig(str(device), optimise=False),
-        "ours": EstimatorConfig(str(device)),
+    variants = {
+        "baseline": (EstimatorConfig(str(device), optimise=False), "torch"),
+        "ours": (EstimatorConfig(str(device)), "auto"),
     }
-    results, rows = [], []
-    from std_msgs.msg import Header
-
-    for w, h in ((640, 480), (1280, 720)):
-        for n in (1, 2, 4, 8):
-            frame = faces_frame(n, w, h)
-            cam = CameraModel(np.array([[w, 0, w / 2], [0, w, h / 2], [0, 0, 1]], float), w, h)
-            msg = convert.rgb_to_image(frame, Header(frame_id="cam"))
-            for name, cfg in configs.items():
-                pipe = HeadPosePipeline(
-                    TRGEstimator(net, kpt, cfg), detector_, PipelineConfig(smoothing=True)
-                )
-                stages: dict[str, list[float]] = {
-                    k: [] for k in ("convert", "detect", "estimate", "messages", "total")
-                }
-                faces = 0
-                for i in range(args.repeats // 2 + 2):
-                    t0 = time.perf_counter()
-                    rgb = convert.image_to_rgb(msg)
-                    t1 = time.perf_counter()
-                    res = pipe.process(rgb, cam, i / 30.0)
-                    t2 = time.perf_counter()
-                    # what publishing costs in the node: building and serialising
-                    serialize_message(messages.heads_msg(res.heads, msg.header, True))
-                    messages.markers_cdr(res.heads, res.lost_ids, msg.header, "face_", None)
-                    t3 = time.perf_counter()
-                    if i < 2:
-                        continue  # warm-up
-                    faces = len(res.heads)
-                    for k in ("detect", "estimate"):
-                        stages[k].append(res.timings[k])
-                    stages["convert"].append(t1 - t0)
-                    stages["messages"].append(t3 - t2)
-                    stages["total"].append(t3 - t0)
-                row: dict[str, Any] = {
-                    "size": f"{w}x{h}",
-                    "faces": n,
-                    "found": faces,
-                    "variant": name,
-                }
-                for k, v in stages.items():
-                    row[f"{k}_p50_ms"] = float(np.percentile(v, 50) * 1e3)
-                row["total_p90_ms"] = float(np.percentile(stages["total"], 90) * 1e3)
-                row["total_p99_ms"] = float(np.percentile(stages["total"], 99) * 1e3)
-                row["fps"] = 1e3 / row["total_p50_ms"]
-                results.append(row)
-    base = {(r["size"], r["faces"]): r["fps"] for r in results if r["variant"].startswith("base")}
+    results, rows, heads_by_faces = [], [], {}
+    w, h = 640, 480
+    cam = CameraModel(np.array([[w, 0, w / 2], [0, w, h / 2], [0, 0, 1]], float), w, h)
+    for name, (config, detector_runtime) in variants.items():
+        estimator = TRGEstimator(net, kpt, config)
+        detector = BlazeFace(files.detector, device=str(device), runtime=detector_runtime)
+        for n in (1, 4, 8):
+            msg = convert.rgb_to_image(faces_frame(n, w, h), Header(frame_id="cam"))
+            pipe = HeadPosePipeline(estimator, detector, PipelineConfig(smoothing=True))
+            stages: dict[str, list[float]] = {k: [] for k in ("convert", "detect", "estimate")}
+            for i in range(args.repeats // 2 + 2):
+                t0 = time.perf_counter()
+                rgb = convert.image_to_rgb(msg)
+                t1 = time.perf_counter()
+                res = pipe.process(rgb, cam, i / 30.0)
+                if i < 2:
+                    continue  # warm-up
+                stages["convert"].append(t1 - t0)
+                stages["detect"].append(res.timings["detect"])
+                stages["estimate"].append(res.timings["estimate"])
+            if name == "ours":
+                heads_by_faces[n] = res.heads
+            row: dict[str, Any] = {"variant": name, "faces": n, "found": len(res.heads)}
+            row |= {f"{k}_p50_ms": float(np.median(v) * 1e3) for k, v in stages.items()}
+            row["total_p50_ms"] = float(np.median(np.sum(list(stages.values()), axis=0)) * 1e3)
+            results.append(row)
+    base = {r["faces"]: r["total_p50_ms"] for r in results if r["variant"] == "baseline"}
     for r in results:
-        r["ratio"] = r["fps"] / base[(r["size"], r["faces"])]
-        rows.append(
-            [r["size"], r["faces"], r["found"], r["variant"]]
-            + [
-                f"{r[f'{k}_p50_ms']:.1f}"
-                for k in ("convert", "detect", "estimate", "messages", "total")
-            ]
-            + [
-                f"{r['total_p90_ms']:.1f}",
-                f"{r['total_p99_ms']:.1f}",
-                f"{r['fps']:.1f}",
-                f"{r['ratio']:.2f}x",
-            ]
-        )
+        r["speedup"] = base[r["faces"]] / r["total_p50_ms"]
+        cells = [f"{r[f'{k}_p50_ms']:.1f}" for k in ("convert", "detect", "estimate", "total")]
+        rows.append([r["variant"], r["faces"], r["found"], *cells, f"{r['speedup']:.2f}x"])
     print_table(
-        "Core pipeline per stage (p50 ms), image in -> messages out",
-        [
-            "image",
-            "faces",
-            "found",
-            "variant",
-            "convert",
-            "detect",
-            "estimate",
-            "msgs",
-            "total",
-            "p90",
-            "p99",
-            "fps",
-            "vs base",
-        ],
+        "Core pipeline at 640x480 per stage, p50 ms (baseline: TRG eager + BlazeFace in PyTorch)",
+        ["variant", "faces", "found", "convert", "detect", "estimate", "total", "vs base"],
         rows,
     )
-    node = _through_node(files, device, args.repeats)
-    return {"machine": info, "pipeline": results, "node": node}
-
-
-def _through_node(files: assets.ModelFiles, device: torch.device, repeats: int) -> list[dict]:
-    """Image published -> heads received over DDS at 640x480, frame by frame, 1 and 4 faces."""
-    from rclpy.parameter import Parameter
-
-    from trg_ros.tools.demo import Player
-
-    player = Player(
-        [
-            Parameter("data_dir", value=str(files.sampled_vertices.parent)),
-            Parameter("weights", value=str(files.weights)),
-            Parameter("device", value=str(device)),
-            Parameter("smoothing", value=False),
-        ]
-    )
-    cam = CameraModel(np.array([[640.0, 0, 320], [0, 640.0, 240], [0, 0, 1]]), 640, 480)
-    results = []
-    try:
-        player.start()
-        for n in (1, 4):
-            frame = faces_frame(n, 640, 480)
-            times = []
-            for i in range(repeats + 5):
-                t0 = time.perf_counter()
-                answered = player.request(frame, cam, time.time(), 30.0, 5.0) is not None
-                if answered and i >= 5:  # the first frames also set up the track
-                    times.append(time.perf_counter() - t0)
-            s = {"faces": n, **summary(np.array(times), 1)} if times else {"faces": n}
-            results.append(s)
-            if times:
-                print(
-                    f"Through the node over DDS (640x480, {n} face(s), frame by frame): "
-                    f"p50 {s['p50_ms']:.1f} ms, p90 {s['p90_ms']:.1f} ms, "
-                    f"p99 {s['p99_ms']:.1f} ms, {s['per_s']:.1f} frames/s ({len(times)})"
-                )
-    finally:
-        player.close()
-    return results
+    return {"machine": info, "rows": results, "heads_by_faces": heads_by_faces}
 
 
 __all__ = ["model", "pipeline"]

@@ -90,6 +90,7 @@ class Player:
             CameraInfo, "camera_info", qos_profile_sensor_data
         )
         self.results: dict[tuple[int, int], object] = {}
+        self.arrivals: dict[tuple[int, int], float] = {}  # wall-clock time each answer came
         self.cond = threading.Condition()
         self.player.create_subscription(HeadPoseArray, "heads", self._on_heads, 50)
         self.executor = MultiThreadedExecutor(num_threads=3, context=self.context)
@@ -120,8 +121,10 @@ class Player:
         return self.node.pipeline.estimator
 
     def _on_heads(self, msg: object) -> None:
+        key = (msg.header.stamp.sec, msg.header.stamp.nanosec)  # type: ignore[attr-defined]
         with self.cond:
-            self.results[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
+            self.results[key] = msg
+            self.arrivals[key] = time.time()
             self.cond.notify_all()
 
     def publish(self, rgb: np.ndarray, camera: CameraModel, stamp: float) -> tuple[int, int]:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from trg_ros.core import assets
 from trg_ros.core.camera import CameraModel
@@ -32,6 +31,7 @@ from trg_ros.core.model.crop import (
     square_box,
 )
 from trg_ros.core.model.fast import PRECISIONS
+from trg_ros.core.model.runtime import RUNTIMES, TorchRunner, choose_runner
 from trg_ros.core.model.trg import TRGNet
 from trg_ros.core.types import Head
 
@@ -58,6 +58,8 @@ class EstimatorConfig:
         precision: ``fp32``, ``bf16`` (CPUs with AVX-512 BF16/AMX) or ``fp16`` (CUDA).
         optimise: fold BatchNorm and use channels-last (exact up to float rounding); off
             runs the checkpoint-shaped model eagerly, the reference path.
+        runtime: ``auto`` (measured when built, see :mod:`.runtime`), ``torch`` or
+            ``onnxruntime``.
     """
 
     device: str = "auto"
@@ -65,10 +67,13 @@ class EstimatorConfig:
     principal_point: str = "camera"
     precision: str = "fp32"
     optimise: bool = True
+    runtime: str = "auto"
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
         if self.principal_point not in PRINCIPAL_POINT_MODES:
             raise ValueError(
                 f"principal_point must be one of {PRINCIPAL_POINT_MODES}, "
@@ -126,6 +131,13 @@ class TRGEstimator:
             self.net, self.precision = fast.optimise(self.model, self.device, precision)
         else:
             self.net, self.precision = self.model, "fp32"
+        torch_runner = TorchRunner(
+            self.net, self.device, self.precision, self.net is not self.model
+        )
+        self.runner, self.runtime_reason = choose_runner(
+            self.model, torch_runner, self.config.runtime, self.config.optimise
+        )
+        log.info("TRG runs with %s (%s)", self.runner.name, self.runtime_reason)
         self.landmark_vertices = np.asarray(landmark_vertices, dtype=np.int64)
         self.sellion_vertex = int(self.landmark_vertices[SELLION_LANDMARK])
         self.triangles = (
@@ -200,25 +212,19 @@ class TRGEstimator:
         """
         return self.run_crops(self.crop(image_rgb, boxes, camera), camera, scores)
 
-    @torch.inference_mode()
     def run_crops(
         self, crops: Sequence[FaceCrop], camera: CameraModel, scores: Sequence[float] | None = None
     ) -> list[Head]:
         """TRG on prepared crops (one batch) and decoding into camera-frame results."""
         if not crops:
             return []
-        dev = self.device
-        img = normalise(np.stack([c.pixels for c in crops])).to(dev)
-        if self.net is not self.model:
-            img = img.contiguous(memory_format=torch.channels_last)
-        k_crop = torch.from_numpy(np.stack([c.k_crop for c in crops])).to(dev)
-        bbox_info = torch.from_numpy(np.stack([c.bbox_info for c in crops])).to(dev)
-        pp = torch.from_numpy(np.stack([c.principal_point for c in crops])).to(dev)
-        with fast.autocast(dev, self.precision):
-            out = self.net(img, k_crop, bbox_info, pp)
-        rotations = out.rotations[-1].cpu().numpy().astype(np.float64)
-        translations = out.translations[-1].cpu().numpy().astype(np.float64)
-        vertices = out.faces_cam[-1].cpu().numpy().astype(np.float64)
+        img = normalise(np.stack([c.pixels for c in crops])).numpy()
+        rotations, translations, vertices = self.runner(
+            img,
+            np.stack([c.k_crop for c in crops]),
+            np.stack([c.bbox_info for c in crops]),
+            np.stack([c.principal_point for c in crops]),
+        )
         heads = []
         for i, c in enumerate(crops):
             lmk3d = vertices[i, self.landmark_vertices]

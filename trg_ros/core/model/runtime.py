@@ -1,0 +1,135 @@
+"""The one place that decides how TRG runs: PyTorch or onnxruntime, chosen by measurement.
+
+On CUDA, in bf16/fp16, or for the eager reference path PyTorch runs TRG. For fp32 on the CPU
+both runtimes are timed on the same batch-1 input when the estimator is built, and the faster
+one runs (onnxruntime was 1.3-1.7x faster at batch 1 on a 2-core AVX-512 machine; PyTorch
+catches up at larger batches). Both return the same numbers within float rounding (the tests
+hold both to the parity bounds); callers never branch on the runtime.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from trg_ros.core.model import fast
+from trg_ros.core.model.trg import TRGNet
+
+log = logging.getLogger(__name__)
+
+RUNTIMES = ("auto", "torch", "onnxruntime")
+# (B, 3, 3) head -> camera rotations, (B, 3) translations (m), (B, 1220, 3) vertices (m).
+Outputs = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class TorchRunner:
+    """TRG in PyTorch on any device and precision (see :mod:`.fast`)."""
+
+    name = "torch"
+
+    def __init__(self, net: TRGNet, device: torch.device, precision: str, channels_last: bool):
+        self.net, self.device, self.precision = net, device, precision
+        self.channels_last = channels_last
+
+    @torch.inference_mode()
+    def __call__(
+        self, img: np.ndarray, k_crop: np.ndarray, bbox_info: np.ndarray, pp: np.ndarray
+    ) -> Outputs:
+        dev = self.device
+        x = torch.from_numpy(img).to(dev)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        args = [torch.from_numpy(a).to(dev) for a in (k_crop, bbox_info, pp)]
+        with fast.autocast(dev, self.precision):
+            out = self.net(x, *args)
+        return tuple(  # type: ignore[return-value]
+            t[-1].cpu().numpy().astype(np.float64)
+            for t in (out.rotations, out.translations, out.faces_cam)
+        )
+
+
+class OnnxRunner:
+    """TRG in onnxruntime (CPU, fp32), from a graph exported once when it is built."""
+
+    name = "onnxruntime"
+
+    def __init__(self, model: TRGNet, threads: int) -> None:
+        from trg_ros.core.model.onnx import onnx_session
+
+        self.session = onnx_session(model, threads)
+
+    def __call__(
+        self, img: np.ndarray, k_crop: np.ndarray, bbox_info: np.ndarray, pp: np.ndarray
+    ) -> Outputs:
+        feed = {"img": img, "k_crop": k_crop, "bbox_info": bbox_info, "principal_point": pp}
+        rotation, translation, vertices, _ = self.session.run(None, feed)
+        return (
+            rotation.astype(np.float64),
+            translation.astype(np.float64),
+            vertices.astype(np.float64),
+        )
+
+
+Runner = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Outputs]
+
+
+def onnx_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+
+
+def _example() -> tuple[np.ndarray, ...]:
+    from trg_ros.core.model.onnx import example_inputs
+
+    return tuple(x.numpy() for x in example_inputs(1))
+
+
+def seconds_per_call(runner: Runner, inputs: tuple[np.ndarray, ...], repeats: int = 5) -> float:
+    """Median wall time of one call, after two warm-up calls."""
+    for _ in range(2):
+        runner(*inputs)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        runner(*inputs)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def choose_runner(
+    model: TRGNet, torch_runner: TorchRunner, requested: str, optimised: bool
+) -> tuple[Any, str]:
+    """(runner, reason) for TRG: ``requested`` is ``auto``, ``torch`` or ``onnxruntime``.
+
+    Raises:
+        ValueError: an unknown runtime, or onnxruntime asked for where it cannot run.
+    """
+    if requested not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {requested!r}")
+    problem = ""
+    if torch_runner.device.type != "cpu":
+        problem = f"device {torch_runner.device} (onnxruntime runs TRG on the CPU only)"
+    elif torch_runner.precision != "fp32":
+        problem = f"precision {torch_runner.precision} (onnxruntime runs fp32)"
+    elif not optimised:
+        problem = "the eager reference path was asked for"
+    elif not onnx_available():
+        problem = "onnx/onnxruntime are not installed"
+    if requested == "torch":
+        return torch_runner, "asked for"
+    if problem:
+        if requested == "onnxruntime":
+            raise ValueError(f"runtime onnxruntime cannot run TRG here: {problem}")
+        return torch_runner, problem
+    onnx = OnnxRunner(model, torch.get_num_threads())
+    if requested == "onnxruntime":
+        return onnx, "asked for"
+    inputs = _example()
+    t_onnx, t_torch = seconds_per_call(onnx, inputs), seconds_per_call(torch_runner, inputs)
+    measured = f"batch 1: onnxruntime {t_onnx * 1e3:.1f} ms, torch {t_torch * 1e3:.1f} ms"
+    return (onnx, measured) if t_onnx <= t_torch else (torch_runner, measured)

@@ -1,0 +1,92 @@
+"""From what the node receives to what the pipeline takes: an RGB array and its camera."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from trg_ros.core.camera import CameraModel
+from trg_ros.core.detect.base import Detection
+from trg_ros.ros import convert, intrinsics
+from trg_ros.ros.intrinsics import Intrinsics
+from trg_ros.ros.params import NodeParams
+
+MIN_IMAGE_SIDE = 16  # px; nothing smaller can hold a face the detector finds
+
+
+@dataclass(frozen=True)
+class Received:
+    """An image (with its paired detections, if any) and when it arrived (monotonic s)."""
+
+    msg: Image | CompressedImage
+    detections: list[Detection] | None
+    at: float
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A frame ready for the pipeline; ``warning`` is a problem to report though it is used."""
+
+    rgb: np.ndarray
+    camera: CameraModel
+    stamp: float  # s, from the image header
+    warning: tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Why a frame cannot be used; ``quiet`` ones are counted but not logged (waiting for
+    the first CameraInfo)."""
+
+    reason: str
+    message: str
+    quiet: bool = False
+
+
+class FrameInputs:
+    """Converts images and pairs them with the latest CameraInfo of their frame_id."""
+
+    def __init__(self) -> None:
+        self.intrinsics = Intrinsics()
+
+    def store_info(self, msg: CameraInfo) -> None:
+        self.intrinsics.store(msg)
+
+    def received(self, msg: Any, detections: list[Detection] | None = None) -> Received:
+        self.intrinsics.image_seen()
+        return Received(msg, detections, time.monotonic())
+
+    def prepare(self, msg: Any, p: NodeParams, info_topic: str) -> Frame | Rejected:
+        try:
+            rgb = (
+                convert.compressed_to_rgb(msg)
+                if isinstance(msg, CompressedImage)
+                else convert.image_to_rgb(msg, p.image_bit_depth)
+            )
+        except convert.ImageError as e:
+            return Rejected("bad_image", str(e))
+        h, w = rgb.shape[:2]
+        if min(h, w) < MIN_IMAGE_SIDE:
+            return Rejected(
+                "image_too_small",
+                f"{w}x{h} image is too small to hold a face (shorter side < {MIN_IMAGE_SIDE} px)",
+            )
+        camera, reason, message = self.intrinsics.resolve(
+            msg.header.frame_id,
+            w,
+            h,
+            p.camera_info_timeout,
+            p.rectified,
+            p.allow_guessed_intrinsics,
+            info_topic,
+        )
+        if reason == intrinsics.WAITING:
+            return Rejected(reason, "", quiet=True)
+        if camera is None:
+            return Rejected(reason or intrinsics.INVALID, message)
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        return Frame(rgb, camera, stamp, (reason, message) if reason is not None else None)
