@@ -304,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
 def _pictures(args: argparse.Namespace) -> list[Picture]:
     """The astronaut and every --image, each with its intrinsics."""
     named = [(SAMPLE_NAME, sources.sample_image())]
-    named += [(str(path), sources.read_image(path)) for path in args.image]
+    named += [(path.name, sources.read_image(path)) for path in args.image]
     calibrated = sources.camera_from_yaml(args.camera_info) if args.camera_info else None
     pictures = []
     for name, rgb in named:
