@@ -112,7 +112,9 @@ def test_the_verdict_takes_medians_and_names_what_is_beyond_its_bound() -> None:
 def test_faces_without_a_finite_pose_fail_and_nothing_compared_is_its_own_outcome() -> None:
     broken = check.judge(check.Comparison([row(5, 10, 5)], unposed=[("img", "b")]))
     assert broken.exit_code == check.EXIT_DISAGREE, broken
-    assert broken.reasons == ["no finite pose for 1 of 2 faces"], broken.reasons
+    assert broken.reasons == ["no pose for 1 of 2 faces (not finite or off the face)"], (
+        broken.reasons
+    )
     empty = check.judge(check.Comparison(unseen=[("img", "a")]))
     assert empty.exit_code == check.EXIT_NOTHING_COMPARED and empty.medians == {}, empty
 
@@ -182,7 +184,7 @@ def test_an_estimator_without_finite_poses_fails(
     assert got.rows == [] and got.unposed == [("astronaut", "a")], got
     verdict = check.judge(got)
     assert verdict.exit_code == check.EXIT_DISAGREE, verdict
-    assert verdict.reasons == ["no finite pose for 1 of 1 faces"], verdict
+    assert verdict.reasons == ["no pose for 1 of 1 faces (not finite or off the face)"], verdict
 
 
 def run_check(*args: str) -> subprocess.CompletedProcess:

@@ -143,7 +143,7 @@ class Comparison:
     Attributes:
         rows: one agreement per face both estimators posed.
         unposed: (image, face) the reference posed and the tested estimator did not (its
-            output was not finite): a broken network.
+            output was not finite, or its crop collapsed): a broken network.
         unseen: (image, face) the reference found no face in (FaceMesh's presence score):
             not compared.
     """
@@ -216,7 +216,7 @@ def judge(comparison: Comparison) -> Verdict:
     ]
     if comparison.unposed:
         n = len(comparison.unposed)
-        reasons.append(f"no finite pose for {n} of {n + len(rows)} faces")
+        reasons.append(f"no pose for {n} of {n + len(rows)} faces (not finite or off the face)")
     if not rows and not comparison.unposed:
         return Verdict(EXIT_NOTHING_COMPARED, medians, [])
     return Verdict(EXIT_DISAGREE if reasons else 0, medians, reasons)
@@ -336,7 +336,7 @@ def _print_table(comparison: Comparison) -> None:
             f"{r.distance_reference:8.3f}  {r.landmark_pct:5.1f}"
         )
     for image, face in comparison.unposed:
-        print(f"{image[-28:]:<28} {face:<5} TRG gave no finite pose")
+        print(f"{image[-28:]:<28} {face:<5} TRG gave no pose (not finite or off the face)")
     for image, face in comparison.unseen:
         print(f"{image[-28:]:<28} {face:<5} FaceMesh sees no face there: not compared")
 
