@@ -1,4 +1,4 @@
-"""The ``trg-ros`` command: assets, node, demo, bench, eval, export."""
+"""The ``trg-ros`` command: assets, node, demo, check, bench, eval, export."""
 
 from __future__ import annotations
 
@@ -74,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-autostart", action="store_true", help="leave the lifecycle node unconfigured"
     )
 
-    from trg_ros.tools import bench, demo, evaluate, export
+    from trg_ros.tools import bench, check, demo, evaluate, export
 
     demo.add_parser(sub)
+    check.add_parser(sub)
     bench.add_parser(sub)
     evaluate.add_parser(sub)
     export.add_parser(sub)
