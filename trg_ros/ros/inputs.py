@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from trg_ros.core.camera import CameraModel
@@ -90,3 +93,28 @@ class FrameInputs:
             return Rejected(reason or intrinsics.INVALID, message)
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         return Frame(rgb, camera, stamp, (reason, message) if reason is not None else None)
+
+
+def subscribe(
+    node: Node,
+    p: NodeParams,
+    on_image: Callable[[Any], None],
+    on_info: Callable[[CameraInfo], None],
+    on_detections: Callable[[Any], None],
+) -> list[Any]:
+    """The node's inputs: ``image`` (or ``image/compressed``) with sensor-data QoS,
+    ``camera_info``, and ``detections`` when boxes come from outside."""
+    subs = []
+    if p.external_detections:
+        from vision_msgs.msg import Detection2DArray
+
+        subs.append(node.create_subscription(Detection2DArray, "detections", on_detections, 10))
+    if p.compressed:
+        kind, topic = CompressedImage, "image/compressed"
+    else:
+        kind, topic = Image, "image"
+    subs.append(node.create_subscription(kind, topic, on_image, qos_profile_sensor_data))
+    subs.append(
+        node.create_subscription(CameraInfo, "camera_info", on_info, qos_profile_sensor_data)
+    )
+    return subs

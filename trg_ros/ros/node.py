@@ -12,20 +12,23 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from trg_ros.core import assets
 from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
 from trg_ros.core.errors import TRGError
-from trg_ros.core.estimators import load_estimator
-from trg_ros.core.model.estimator import EstimatorConfig
 from trg_ros.core.pipeline import HeadPosePipeline
 from trg_ros.ros import intrinsics
 from trg_ros.ros.external import StampPairing, vision_msgs_available
-from trg_ros.ros.inputs import FrameInputs, Received, Rejected
+from trg_ros.ros.inputs import FrameInputs, Received, Rejected, subscribe
 from trg_ros.ros.outputs import Outputs
-from trg_ros.ros.params import NodeParams, ParameterError, declare_all, pipeline_config
+from trg_ros.ros.params import (
+    NodeParams,
+    ParameterError,
+    build_pipeline,
+    declare_all,
+    pipeline_config,
+)
 from trg_ros.ros.status import Status
 from trg_ros.ros.worker import WORKER_THREAD, FrameWorker
 
@@ -93,14 +96,7 @@ class HeadPoseNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         p = self.params
         try:
-            files = assets.ModelFiles.in_dir(p.data_dir, p.weights, p.checkpoint)
-            config = EstimatorConfig(
-                p.device, p.half, p.principal_point, p.precision, runtime=p.runtime
-            )
-            estimator, why = load_estimator(p.model, files, config)
-            detector = BlazeFace(
-                files.detector, BlazeFaceConfig(p.detection_threshold), str(estimator.device)
-            )
+            pipeline, source, summary = build_pipeline(p, self.get_namespace())
         except (TRGError, ValueError, RuntimeError, OSError) as e:
             self._configure_error = f"configure failed: {e}"
             self.status.warn("configure_failed", str(e))
@@ -108,16 +104,10 @@ class HeadPoseNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self._configure_error = None
         self.status.clear_problem("configure_failed")
-        self.pipeline = HeadPosePipeline(
-            estimator, detector, pipeline_config(p, self.get_namespace())
-        )
-        self.status.hardware_id = str(estimator.device)
-        source = files.weights if estimator.name == "trg" else files.data_dir
-        self._model_name = f"{estimator.name} ({source})"
-        self.get_logger().info(
-            f"head pose by {estimator.name} on {estimator.device} ({why}); "
-            f"faces by BlazeFace ({detector.net.runtime})"
-        )
+        self.pipeline = pipeline
+        self.status.hardware_id = str(pipeline.estimator.device)
+        self._model_name = f"{pipeline.estimator.name} ({source})"
+        self.get_logger().info(summary)
         self._state = "inactive"
         return TransitionCallbackReturn.SUCCESS
 
@@ -135,26 +125,10 @@ class HeadPoseNode(LifecycleNode):
             self.get_logger().error(f"cannot activate: {e}; try again in a moment")
             return TransitionCallbackReturn.FAILURE
         self._inputs = FrameInputs()  # CameraInfo is read afresh after every activation
-        self._pairing = None
-        if p.external_detections:
-            from vision_msgs.msg import Detection2DArray
-
-            self._pairing = StampPairing()
-            self._entities.append(
-                self.create_subscription(Detection2DArray, "detections", self._on_detections, 10)
-            )
-        if p.compressed:
-            sub = self.create_subscription(
-                CompressedImage, "image/compressed", self._on_image, qos_profile_sensor_data
-            )
-        else:
-            sub = self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
-        self._entities += [
-            sub,
-            self.create_subscription(
-                CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data
-            ),
-        ]
+        self._pairing = StampPairing() if p.external_detections else None
+        self._entities = subscribe(
+            self, p, self._on_image, self._on_camera_info, self._on_detections
+        )
         self._outputs = Outputs(self, self.pipeline.estimator.triangles)
         self._state = "active"
         return super().on_activate(state)

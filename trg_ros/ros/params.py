@@ -15,12 +15,16 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 
+from trg_ros.core import assets
 from trg_ros.core.assets import CHECKPOINTS
+from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
 from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS
+from trg_ros.core.estimators import load_estimator
 from trg_ros.core.model.crop import PRINCIPAL_POINT_MODES
+from trg_ros.core.model.estimator import EstimatorConfig
 from trg_ros.core.model.runtime import RUNTIMES
-from trg_ros.core.pipeline import PipelineConfig
+from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 from trg_ros.core.smoothing import OneEuroConfig
 from trg_ros.core.track import TrackerConfig
 
@@ -238,4 +242,30 @@ def pipeline_config(p: NodeParams, namespace: str = "/") -> PipelineConfig:
         tracker=TrackerConfig(
             min_hits=p.min_hits, max_age=p.max_age, id_prefix=id_prefix_for(p.id_prefix, namespace)
         ),
+    )
+
+
+def build_pipeline(p: NodeParams, namespace: str) -> tuple[HeadPosePipeline, str, str]:
+    """The configured pipeline: the estimator ``model`` picks, the detector, the tracker.
+
+    Returns:
+        The pipeline, where its model came from, and a line for the log saying which
+        estimator runs, where, why, and how faces are found.
+
+    Raises:
+        TRGError, ValueError: missing or broken model files, bad device (the message says).
+    """
+    files = assets.ModelFiles.in_dir(p.data_dir, p.weights, p.checkpoint)
+    config = EstimatorConfig(p.device, p.half, p.principal_point, p.precision, runtime=p.runtime)
+    estimator, why = load_estimator(p.model, files, config)
+    detector = BlazeFace(files.detector, BlazeFaceConfig(p.detection_threshold), estimator.device)
+    source = files.weights if estimator.name == "trg" else files.data_dir
+    summary = (
+        f"head pose by {estimator.name} on {estimator.device} ({why}); "
+        f"faces by BlazeFace ({detector.net.runtime})"
+    )
+    return (
+        HeadPosePipeline(estimator, detector, pipeline_config(p, namespace)),
+        str(source),
+        summary,
     )
