@@ -267,7 +267,10 @@ def print_summary(report: dict[str, Any], out: Path, ok: bool) -> None:
     print(f"\ngpu-check on {env.get('gpu', report['device'])} ({known}), TF32 off{weights}")
     for name, step in report["steps"].items():
         if step["status"] == "ok":
-            detail = gpu_steps.SUMMARIES[name](step["result"])
+            try:
+                detail = gpu_steps.SUMMARIES[name](step["result"])
+            except (KeyError, TypeError):  # a bench whose rows changed shape: the JSON has it
+                detail = "see the JSON"
         else:
             detail = step.get("error") or step.get("note", "")
         print(f"  {name:<15} {step['status']:<8} {detail}")
