@@ -19,6 +19,16 @@ REPO = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("TRG_REFERENCE_DIR", REPO.parent / "shared" / "trg_reference"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``gpu`` need CUDA: without it they are skipped, whatever else they use."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA (marker gpu)")
+    for item in items:
+        if item.get_closest_marker("gpu") is not None:
+            item.add_marker(skip)
+
+
 def need_reference() -> Path:
     if not (REFERENCE / "trg_parity_weights.npz").is_file():
         pytest.skip(f"parity fixture not found at {REFERENCE} (set TRG_REFERENCE_DIR)")

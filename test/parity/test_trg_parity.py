@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +11,14 @@ import torch
 
 from trg_ros.core.assets import ModelFiles
 from trg_ros.core.camera import CameraModel
+from trg_ros.core.device import tf32
+from trg_ros.core.model import fast
 from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.crop import crop_affine, make_crop, normalise, square_box
 from trg_ros.core.model.trg import TRGNet
+from trg_ros.tools.parity import CASES, TOL, case_differences, final_differences, tolerance
 
 pytestmark = pytest.mark.parity
-
-TOL = 1e-4  # README "Tolerances": every output and intermediate
-TOL_SAMPLE_PX = 1e-2  # ... except the sampled crop pixels
-CASES = {"c1": 1, "c2": 2}
 
 
 @pytest.fixture(scope="module")
@@ -27,81 +27,31 @@ def model(model_dir: Path) -> TRGNet:
     return load_trg(files.weights, files.sampled_vertices)
 
 
-def run_case(model: TRGNet, ref: dict[str, np.ndarray], case: str) -> dict[str, np.ndarray]:
-    """Official-named outputs and hooked intermediates of our model for one fixture case."""
-    captured: dict[str, torch.Tensor] = {}
-    hooks = [
-        model.feature_extractor.register_forward_hook(
-            lambda m, i, o: captured.__setitem__("backbone_6x6", o)
-        ),
-    ]
-    for name, idx in (("deconv_12x12", 2), ("deconv_24x24", 5), ("deconv_48x48", 8)):
-        hooks.append(
-            model.deconv_layers[idx].register_forward_hook(
-                lambda m, i, o, n=name: captured.__setitem__(n, o.clone())
-            )
-        )
-    for it in range(3):
-        hooks.append(
-            model.laf_extractor[it].register_forward_hook(
-                lambda m, i, o, n=it + 1: captured.__setitem__(f"iter{n}_point_feat", o)
-            )
-        )
-        hooks.append(
-            model.regressor[it].fc1.register_forward_hook(
-                lambda m, i, o, n=it + 1: captured.__setitem__(f"iter{n}_regressor_input", i[0])
-            )
-        )
-    try:
-        with torch.inference_mode():
-            out = model(
-                *(torch.from_numpy(ref[f"{case}_in_{k}"]) for k in ("img", "K_crop", "bbox_info"))
-            )
-    finally:
-        for h in hooks:
-            h.remove()
-    got = {k: v.numpy() for k, v in captured.items()}
-    got["deconv_24x24_ch0to15"] = got.pop("deconv_24x24")[:, :16]
-    got["deconv_48x48_ch0to3"] = got.pop("deconv_48x48")[:, :4]
-    faces_cam = out.faces_cam
-    for n in range(4):
-        got[f"iter{n}_pred_face_world"] = out.faces[n].numpy()
-        got[f"iter{n}_pred_pose"] = out.poses[n].numpy()
-    for n in range(1, 4):
-        rt = np.zeros((out.poses[n].shape[0], 4, 4), np.float32)
-        rt[:, :3, :3] = out.rotations[n - 1].numpy().transpose(0, 2, 1)
-        rt[:, 3, :3] = out.translations[n - 1].numpy()
-        rt[:, 3, 3] = 1
-        got[f"iter{n}_pred_R_t"] = rt
-        got[f"iter{n}_pred_face_cam"] = faces_cam[n - 1].numpy()
-        got[f"iter{n}_pred_cor_param"] = out.poses[n][:, 6:].numpy()
-    got["iter2_samp_pt"] = out.sample_points[0].numpy()
-    got["iter3_samp_pt"] = out.sample_points[1].numpy()
-    got["pred_lmk68"] = out.landmarks_68.numpy()
-    got["final_face_cam"] = faces_cam[-1].numpy()
-    got["final_face_world"] = out.faces[-1].numpy()
-    got["final_R"] = out.rotations[-1].numpy()
-    got["final_t"] = out.translations[-1].numpy()
-    return got
-
-
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", CASES)
 def test_every_output_matches_official(
     model: TRGNet, parity_outputs, case: str, reference: Path
 ) -> None:
-    got = run_case(model, parity_outputs, case)
     kpt = np.load(reference / "upstream/npy__kpt_ind.npy")
-    got["final_lmk68_3d_cam"] = got["final_face_cam"][:, kpt]
-    expected = {
-        k[len(case) + 1 :]: v
-        for k, v in parity_outputs.items()
-        if k.startswith(case + "_") and "_in_" not in k
-    }
-    assert set(expected) == set(got), set(expected) ^ set(got)
-    for key, want in expected.items():
-        assert got[key].shape == want.shape, key
-        diff = float(np.abs(got[key].astype(np.float64) - want).max())
-        assert diff <= (TOL_SAMPLE_PX if "samp_pt" in key else TOL), f"{case} {key}: {diff:.3g}"
+    for key, diff in case_differences(model, parity_outputs, case, kpt).items():
+        assert diff <= tolerance(key), f"{case} {key}: {diff:.3g}"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", CASES)
+def test_cuda_fp32_matches_official(
+    model: TRGNet, parity_outputs, case: str, reference: Path
+) -> None:
+    """The same bounds on CUDA with TF32 off, for the eager network and the folded copy."""
+    kpt = np.load(reference / "upstream/npy__kpt_ind.npy")
+    cuda = torch.device("cuda")
+    with tf32():
+        diffs = case_differences(copy.deepcopy(model).to(cuda), parity_outputs, case, kpt)
+        folded, _ = fast.optimise(model, cuda, "fp32")
+        finals = final_differences(folded, parity_outputs, case, channels_last=True)
+    for key, diff in diffs.items():
+        assert diff <= tolerance(key), f"{case} {key} on CUDA: {diff:.3g}"
+    for key, diff in finals.items():
+        assert diff <= TOL, f"{case} {key}, folded on CUDA: {diff:.3g}"
 
 
 def _fixture_inputs(ref: dict[str, np.ndarray]):

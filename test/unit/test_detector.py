@@ -3,6 +3,7 @@ reference kernels, on real images."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import skimage.data
 
 from trg_ros.core.boxes import iou
 from trg_ros.core.detect.blazeface import BlazeFace, letterbox
+from trg_ros.core.device import tf32
 from trg_ros.core.model.crop import landmark_box
 from trg_ros.core.model.estimator import crop_box_from_detection
 
@@ -24,13 +26,20 @@ def rgb(name: str) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
-@pytest.fixture(scope="module", params=["torch", "litert"])
-def detector(detector_weights: Path, request: pytest.FixtureRequest) -> BlazeFace:
+@pytest.fixture(
+    scope="module", params=["torch", "litert", pytest.param("cuda", marks=pytest.mark.gpu)]
+)
+def detector(detector_weights: Path, request: pytest.FixtureRequest) -> Iterator[BlazeFace]:
+    """Each runtime; ``cuda`` is the PyTorch conversion on the GPU, held to the same bounds
+    with TF32 off."""
     if request.param == "litert":
         pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert not installed")
-    found = BlazeFace(detector_weights, runtime=request.param)
-    assert found.net.runtime == request.param
-    return found
+    on_gpu = request.param == "cuda"
+    runtime = "torch" if on_gpu else request.param
+    found = BlazeFace(detector_weights, device="cuda" if on_gpu else "cpu", runtime=runtime)
+    assert found.net.runtime == runtime
+    with tf32():
+        yield found
 
 
 @pytest.fixture(scope="module")

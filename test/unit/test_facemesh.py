@@ -3,6 +3,7 @@ geometry (detection ROI, rotation, tracking ROI) on real faces."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -13,6 +14,7 @@ import skimage.data
 from trg_ros.core.boxes import iou
 from trg_ros.core.detect.base import Detection
 from trg_ros.core.detect.blazeface import BlazeFace
+from trg_ros.core.device import tf32
 from trg_ros.core.facemesh.landmarker import (
     NUM_LANDMARKS,
     FaceLandmarker,
@@ -29,13 +31,20 @@ LANDMARK_ATOL = 5e-4
 LOGIT_ATOL = 1e-4
 
 
-@pytest.fixture(scope="module", params=["torch", "litert"])
-def landmarker(facemesh_dir: Path, request: pytest.FixtureRequest) -> FaceLandmarker:
+@pytest.fixture(
+    scope="module", params=["torch", "litert", pytest.param("cuda", marks=pytest.mark.gpu)]
+)
+def landmarker(facemesh_dir: Path, request: pytest.FixtureRequest) -> Iterator[FaceLandmarker]:
+    """Each runtime; ``cuda`` is the PyTorch conversion on the GPU, held to the same bounds
+    with TF32 off."""
     if request.param == "litert":
         pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert not installed")
-    found = FaceLandmarker.from_dir(facemesh_dir, runtime=request.param)
-    assert found.net.runtime == request.param
-    return found
+    on_gpu = request.param == "cuda"
+    runtime = "torch" if on_gpu else request.param
+    found = FaceLandmarker.from_dir(facemesh_dir, "cuda" if on_gpu else "cpu", runtime)
+    assert found.net.runtime == runtime
+    with tf32():
+        yield found
 
 
 @pytest.fixture(scope="module")

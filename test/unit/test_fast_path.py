@@ -13,10 +13,12 @@ import pytest
 import torch
 
 from trg_ros.core.assets import ModelFiles
+from trg_ros.core.device import tf32
 from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
 from trg_ros.core.model.fast import cpu_has_bf16, fold_batchnorm
 from trg_ros.tools.accuracy import pose_differences, precision_verdict, sweep_crops
+from trg_ros.tools.fixture import is_parity_fixture
 from trg_ros.tools.sources import sample_image
 
 BOUNDS = {"rotation_deg": 0.1, "translation_mm": 0.5, "vertices_mm": 0.5}
@@ -51,6 +53,41 @@ def test_folded_channels_last_fp32_keeps_the_numbers(parts, parity_outputs) -> N
         with torch.inference_mode():
             got = folded(*args).faces_cam[-1].numpy()
         assert np.abs(got - parity_outputs[f"{case}_final_face_cam"]).max() <= 1e-4
+
+
+@pytest.mark.gpu
+def test_cuda_fast_path_and_fp16_against_fp32(parts) -> None:
+    """On CUDA with TF32 off: fp32 eager agrees with the CPU, fp32-fast keeps the bounds, and
+    fp16 runs in fp16 with finite poses (its cost is judged on the real checkpoint below)."""
+    net, kpt = parts
+    crops, camera = sweep_crops(sample_image())
+    cpu = TRGEstimator(net, kpt, EstimatorConfig("cpu", optimise=False)).run_crops(crops, camera)
+    with tf32():
+        eager = TRGEstimator(copy.deepcopy(net), kpt, EstimatorConfig("cuda", optimise=False))
+        ref = eager.run_crops(crops, camera)
+        fast = TRGEstimator(net, kpt, EstimatorConfig("cuda"))
+        half = TRGEstimator(net, kpt, EstimatorConfig("cuda", precision="fp16"))
+        fast_heads, half_heads = fast.run_crops(crops, camera), half.run_crops(crops, camera)
+    net.to("cpu")  # the estimators moved the shared module
+    within(pose_differences(ref, cpu))
+    within(pose_differences(fast_heads, ref))
+    assert half.precision == "fp16"
+    assert all(h.is_finite() for h in half_heads)
+
+
+@pytest.mark.gpu
+def test_fp16_keeps_the_bounds_on_the_official_checkpoint(model_dir: Path) -> None:
+    files = ModelFiles.in_dir(None)  # the asset cache, where `trg-ros assets fetch` puts it
+    if not files.weights.is_file():
+        pytest.skip("no official checkpoint in the asset cache: fp16's cost needs real weights")
+    net = load_trg(files.weights, ModelFiles.in_dir(model_dir).sampled_vertices)
+    assert not is_parity_fixture(net)
+    kpt = np.load(ModelFiles.in_dir(model_dir).landmark_vertices)
+    crops, camera = sweep_crops(sample_image())
+    with tf32():
+        ref = TRGEstimator(net, kpt, EstimatorConfig("cuda", optimise=False))
+        half = TRGEstimator(net, kpt, EstimatorConfig("cuda", precision="fp16"))
+        within(pose_differences(half.run_crops(crops, camera), ref.run_crops(crops, camera)))
 
 
 def test_onnx_matches_pytorch(parts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
