@@ -96,7 +96,9 @@ def test_generated_video(model_dir: Path, tmp_path: Path) -> None:
     assert cv2.VideoCapture(str(out / "annotated.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 30
 
 
-def test_bag(model_dir: Path, tmp_path: Path) -> None:
+def write_bag(path: Path, with_info: bool) -> None:
+    """Three astronaut frames at 100, 101, 102 s; each CameraInfo (fx 650) after its image,
+    as a driver may record them."""
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
@@ -106,8 +108,7 @@ def test_bag(model_dir: Path, tmp_path: Path) -> None:
     from trg_ros.ros.convert import rgb_to_image
 
     store = get_typestore(Stores.ROS2_KILTED)
-    bag = tmp_path / "bag"
-    with Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         img_c = writer.add_connection("/cam/image_raw", "sensor_msgs/msg/Image", typestore=store)
         info_c = writer.add_connection(
             "/cam/camera_info", "sensor_msgs/msg/CameraInfo", typestore=store
@@ -115,20 +116,29 @@ def test_bag(model_dir: Path, tmp_path: Path) -> None:
         for i in range(3):
             header = Header(frame_id="cam")
             header.stamp.sec, header.stamp.nanosec = 100 + i, 0
-            info = camera_info(512, 512, 650.0, header)
             t = (100 + i) * 10**9
-            # each image before its CameraInfo, as a driver may record them
             writer.write(
                 img_c, t, serialize_message(rgb_to_image(skimage.data.astronaut(), header))
             )
-            writer.write(info_c, t + 1, serialize_message(info))
+            if with_info:
+                info = camera_info(512, 512, 650.0, header)
+                writer.write(info_c, t + 1, serialize_message(info))
+
+
+@pytest.mark.parametrize("with_info", [True, False])
+def test_bag(model_dir: Path, tmp_path: Path, with_info: bool) -> None:
+    bag = tmp_path / "bag"
+    write_bag(bag, with_info)
     out = tmp_path / "out"
     done = demo(
         "--bag", str(bag), "--data-dir", str(model_dir), "--out", str(out), "--device", "cpu"
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "intrinsics from the bag's CameraInfo: fx=650.0" in done.stdout
-    assert "guess" not in done.stdout + done.stderr
+    if with_info:  # the first image comes before any CameraInfo and still gets it
+        assert "intrinsics from the bag's CameraInfo: fx=650.0" in done.stdout
+        assert "guess" not in done.stdout + done.stderr
+    else:
+        assert "intrinsics from a guess" in done.stdout
     assert [float(r["stamp"]) for r in rows(out)] == [100.0, 101.0, 102.0]
 
 

@@ -118,3 +118,36 @@ def test_launch_arguments_as_ros2_launch_shows_them(ament_prefix: Path, ros2_cli
               "external_detections", "detections", "use_sim_time", "log_level", "params_file",
               "rviz"}  # fmt: skip
     assert wanted <= shown, done.stdout
+
+
+def test_a_failed_first_configure_leaves_later_transitions_to_the_user(
+    ament_prefix: Path, ros2_cli: None, model_dir: Path, tmp_path: Path
+) -> None:
+    """Broken weights: the launch's configure fails, the node stays up and unconfigured; once
+    fixed, the user's configure is not followed by an activation the user did not ask for."""
+    import time
+
+    from installed import ros2
+
+    broken = tmp_path / "broken.bin"
+    broken.write_bytes((model_dir / "state_dict.bin").read_bytes()[:4096])
+    env = prefix_env(ament_prefix) | {"TRG_ROS_HOME": str(model_dir)}
+    launch = Launched(
+        ["trg_ros", "head_pose.launch.py", f"weights:={broken}", "device:=cpu"],
+        env,
+        tmp_path / "launch.log",
+    )
+    try:
+        got = ros2("lifecycle", "get", "/trg_head_pose", env=env, ok=lambda out: bool(out))
+        assert got.stdout.startswith("unconfigured"), got.stdout + launch.text()
+        good = str(model_dir / "state_dict.bin")
+        done = ros2("param", "set", "/trg_head_pose", "weights", good, env=env)
+        assert "successful" in done.stdout, done.stdout + done.stderr
+        done = ros2("lifecycle", "set", "/trg_head_pose", "configure", env=env)
+        assert "successful" in done.stdout, done.stdout + done.stderr + launch.text()
+        time.sleep(3.0)
+        got = ros2("lifecycle", "get", "/trg_head_pose", env=env)
+        assert got.stdout.startswith("inactive"), got.stdout
+        assert launch.proc.poll() is None and "truncated" in launch.text()
+    finally:
+        launch.interrupt()

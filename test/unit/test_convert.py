@@ -65,6 +65,28 @@ def test_12_bit_camera_keeps_its_brightness(encoding: str) -> None:
     assert convert.image_to_rgb(image(twelve, encoding), 16).max() <= 16  # the old darkness
 
 
+def test_bit_depth_of_16_bit_data_is_rounded_to_a_sensor_s() -> None:
+    twelve = np.array([[0, 1000, 3000]], np.uint16)
+    assert convert.significant_bits(twelve) == 12
+    assert convert.significant_bits(np.array([[700]], np.uint16)) == 10
+    assert convert.significant_bits(np.array([[200]], np.uint16)) == 8
+    assert convert.raw_bit_depth(image(twelve, "mono16")) == 12
+    assert convert.raw_bit_depth(image(RGB, "rgb8")) == 8
+
+
+def test_16_bit_png_on_the_compressed_topic() -> None:
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+
+    grey = RNG.integers(0, 256, (6, 8), dtype=np.uint8)
+    grey[0, 0] = 255
+    ok, png = cv2.imencode(".png", grey.astype(np.uint16) << 4)  # a 12-bit camera's PNG
+    assert ok
+    msg = CompressedImage(format="png", data=png.tobytes())
+    np.testing.assert_array_equal(convert.compressed_to_rgb(msg)[..., 0], grey)
+    np.testing.assert_array_equal(convert.compressed_to_rgb(msg, 12)[..., 1], grey)
+
+
 def pack422(y: np.ndarray, u: np.ndarray, v: np.ndarray, order: str) -> np.ndarray:
     """Packed 4:2:2 from full-size Y and per-pair U, V: YUYV or UYVY (ROS "yuv422")."""
     parts = {"Y0": y[:, 0::2], "Y1": y[:, 1::2], "U": u, "V": v}

@@ -131,3 +131,22 @@ def test_non_finite_estimates_are_counted(parts) -> None:
     pipe = HeadPosePipeline(NaNEstimator(), det, PipelineConfig())  # type: ignore[arg-type]
     res = pipe.process(skimage.data.astronaut(), camera(), 0.0)
     assert res.heads == [] and res.non_finite == 1
+
+
+def test_a_jump_forward_in_time_restarts_smoothing_and_is_logged_once(
+    parts, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A paused recording or a skipped bag segment: a filter fed the jump would blend the old
+    pose in; it restarts instead (the OneEuroFilter alone would not, a later stamp is valid)."""
+    pipe = HeadPosePipeline(*parts, PipelineConfig())
+    image, shifted = skimage.data.astronaut(), np.roll(skimage.data.astronaut(), 30, axis=1)
+    for i in range(4):
+        assert not pipe.process(image, camera(), i / 30).stamp_reset
+    with caplog.at_level("WARNING", logger="trg_ros.core.pipeline"):
+        res = pipe.process(shifted, camera(), 10.0)  # 9.9 s later
+        later = pipe.process(image, camera(), 25.0)
+    assert res.stamp_reset and later.stamp_reset
+    head = res.heads[0]
+    np.testing.assert_allclose(head.smoothed_translation, head.translation)
+    jumps = [r for r in caplog.records if "jumped" in r.getMessage()]
+    assert len(jumps) == 1, [r.getMessage() for r in caplog.records]

@@ -51,25 +51,42 @@ def test_a_second_start_beside_a_running_thread_is_refused() -> None:
 
 def test_errors_are_reported_once_per_kind_and_the_thread_goes_on() -> None:
     seen: list[tuple[str, bool]] = []
-    done = threading.Event()
+    handled = threading.Semaphore(0)
 
     def process(item: object) -> None:
-        if item == "end":
-            done.set()
-        elif item == "value":
+        if item == "value":
             raise ValueError("bad value")
-        else:
+        if item == "key":
             raise KeyError(item)
 
-    worker = FrameWorker(process, lambda e, first: seen.append((type(e).__name__, first)))
+    def on_error(e: Exception, first: bool) -> None:
+        seen.append((type(e).__name__, first))
+        handled.release()
+
+    worker = FrameWorker(process, on_error)
     worker.start()
-    for item in ("value", "value", "key", "value", "end"):
-        worker.offer(item)
-        time.sleep(0.05)  # one at a time: each offer is taken before the next
-    assert done.wait(5)
+    for item in ("value", "value", "key", "value"):
+        worker.offer(item)  # one at a time: the next only once this one was handled
+        assert handled.acquire(timeout=5)
+    assert worker.running
     assert worker.stop()
     assert seen == [("ValueError", True), ("ValueError", False), ("KeyError", True),
                     ("ValueError", False)]  # fmt: skip
+
+
+def test_a_frame_that_outlasts_the_stop_timeout_blocks_a_restart_until_it_ends() -> None:
+    release = threading.Event()
+    worker = FrameWorker(lambda item: release.wait(10), lambda e, first: None, stop_timeout=0.2)
+    worker.start()
+    worker.offer("slow frame")
+    time.sleep(0.1)
+    assert worker.stop() is False  # still in the frame: the caller must not tear down
+    with pytest.raises(RuntimeError, match="still busy"):
+        worker.start()
+    release.set()
+    assert worker.stop() is True and workers() == 0
+    worker.start()
+    assert workers() == 1 and worker.stop()
 
 
 def test_latest_slot_counts_replaced_items_and_wakes_on_close() -> None:

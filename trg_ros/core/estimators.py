@@ -10,7 +10,7 @@ from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
 
 
 def load_estimator(
-    model: str, files: ModelFiles, config: EstimatorConfig
+    model: str, files: ModelFiles, config: EstimatorConfig, weights_given: bool = False
 ) -> tuple[Estimator, str]:
     """Load the estimator ``model`` asks for and say why it is that one.
 
@@ -19,6 +19,8 @@ def load_estimator(
             ``facemesh``.
         files: the asset folder and TRG checkpoint.
         config: TRG's settings (its ``device`` applies to FaceMesh too).
+        weights_given: the user named a checkpoint: ``auto`` then means TRG, so a mistyped
+            path fails loudly instead of quietly running FaceMesh.
 
     Returns:
         The estimator and a sentence for the log (which one, and why).
@@ -30,7 +32,9 @@ def load_estimator(
     if model not in MODELS:
         raise ValueError(f"model={model!r}: allowed values are {MODELS}")
     if model == "auto":
-        if files.weights.is_file():
+        if weights_given:
+            model, why = "trg", f"auto: weights {files.weights} given"
+        elif files.weights.is_file():
             model, why = "trg", f"auto: TRG checkpoint found at {files.weights}"
         else:
             model = "facemesh"

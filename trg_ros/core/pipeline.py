@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class FrameResult:
     timings: dict[str, float]
     lost_ids: list[str]  # tracks that ended in this frame
     non_finite: int = 0  # faces whose estimate had NaN/inf (dropped, their tracks ended)
+    stamp_reset: bool = False  # the stamp went back or jumped: smoothing restarted
 
 
 class HeadPosePipeline:
@@ -79,6 +81,8 @@ class HeadPosePipeline:
         self._alive: set[str] = set()
         self._last_stamp: float | None = None
         self._stamp_warned: set[str] = set()
+        self._pending: PipelineConfig | None = None
+        self._pending_lock = threading.Lock()
 
     @property
     def config(self) -> PipelineConfig:
@@ -86,7 +90,17 @@ class HeadPosePipeline:
 
     @config.setter
     def config(self, config: PipelineConfig) -> None:
-        """A new configuration applies from the next frame on, to existing tracks too."""
+        """A new configuration applies from the next frame on, to existing tracks too. It may
+        be set from another thread than the one processing frames: it is taken up at the
+        start of the next frame, never in the middle of one."""
+        with self._pending_lock:
+            self._pending = config
+
+    def _take_pending_config(self) -> None:
+        with self._pending_lock:
+            config, self._pending = self._pending, None
+        if config is None:
+            return
         self._config = config
         self.tracker.config = config.tracker
         for track in self.tracker.tracks:
@@ -110,7 +124,8 @@ class HeadPosePipeline:
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        self._check_stamp(stamp)
+        self._take_pending_config()
+        stamp_reset = self._check_stamp(stamp)
         run_detector = detections is None and (
             self._frame % self.config.detect_every == 0
             or not any(t.confirmed(self.config.tracker) for t in self.tracker.tracks)
@@ -166,14 +181,15 @@ class HeadPosePipeline:
         lost = sorted(self._alive - alive)
         self._alive = alive
         timings["total"] = time.perf_counter() - t0
-        return FrameResult(out, timings, lost, non_finite)
+        return FrameResult(out, timings, lost, non_finite, stamp_reset)
 
-    def _check_stamp(self, stamp: float) -> None:
-        """Restart every track's smoothing when time does not move forward plausibly."""
+    def _check_stamp(self, stamp: float) -> bool:
+        """Restart every track's smoothing when time does not move forward plausibly;
+        True when it did."""
         previous, self._last_stamp = self._last_stamp, stamp
         problem = stamp_problem(previous, stamp)
         if problem is None:
-            return
+            return False
         if problem not in self._stamp_warned:
             self._stamp_warned.add(problem)
             log.warning(
@@ -185,3 +201,4 @@ class HeadPosePipeline:
         for track in self.tracker.tracks:
             if track.pose_filter is not None:
                 track.pose_filter.reset()
+        return True

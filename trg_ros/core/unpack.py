@@ -47,7 +47,14 @@ class Member:
         return Path(self.path).stem + ".npz" if self.path.endswith(".tflite") else None
 
     def installed_names(self) -> list[str]:
-        return [self.name] + ([self.converted_name] if self.converted_name else [])
+        """The member and what is derived from it: a ``.tflite``'s PyTorch conversion, the
+        canonical face's arrays from MediaPipe's geometry ``.binarypb``."""
+        names = [self.name] + ([self.converted_name] if self.converted_name else [])
+        if self.path.endswith(".binarypb"):
+            from trg_ros.core.facemesh.canonical import CanonicalFace
+
+            names += list(CanonicalFace.file_names().values())
+        return names
 
 
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -104,7 +111,8 @@ def write_atomic(data: bytes, path: Path) -> None:
 
 
 def install_members(archive: Path, members: Sequence[Member], dest: Path, label: str) -> None:
-    """Extract each member into ``dest`` and convert ``.tflite`` members for PyTorch."""
+    """Extract each member into ``dest``; convert ``.tflite`` members for PyTorch and the
+    geometry ``.binarypb`` into ``.npy`` arrays, so nothing is parsed at run time."""
     for member in members:
         out = dest / member.name
         write_atomic(read_member(archive, member.path, member.sha256, label), out)
@@ -112,3 +120,7 @@ def install_members(archive: Path, members: Sequence[Member], dest: Path, label:
             from trg_ros.core.tflite.convert import convert_tflite
 
             convert_tflite(out, dest / member.converted_name)
+        if member.path.endswith(".binarypb"):
+            from trg_ros.core.facemesh.canonical import CanonicalFace
+
+            CanonicalFace.read(out).save(dest)

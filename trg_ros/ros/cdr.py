@@ -21,7 +21,7 @@ import numpy as np
 # CDR_LE encapsulation header; alignment counts from the first byte after it.
 _ENCAPSULATION = b"\x00\x01\x00\x00"
 _PRIMITIVES = {
-    "boolean": "?", "byte": "B", "octet": "B", "char": "B", "uint8": "B", "int8": "b",
+    "boolean": "?", "octet": "B", "uint8": "B", "int8": "b",
     "int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "int64": "q", "uint64": "Q",
     "float": "f", "double": "d",
 }  # fmt: skip
@@ -41,6 +41,9 @@ def _plan(cls: type) -> tuple[tuple[str, int, str], ...]:
     """(name, kind, element type) per field of a message class, parsed once."""
     plan = []
     for name, type_name in cls.get_fields_and_field_types().items():
+        base = type_name.removeprefix("sequence<").split("[")[0].split(",")[0].rstrip(">")
+        if base.startswith("wstring"):
+            raise ValueError(f"cdr: {cls.__name__}.{name} ({type_name}) is not supported")
         if type_name in _PRIMITIVES:
             plan.append((name, _PRIM, type_name))
         elif type_name.startswith("string"):
@@ -59,8 +62,8 @@ def _flat(cls: type) -> tuple[struct.Struct, tuple[str, ...], int] | None:
     """For a message of primitives of one size (no padding between them): its struct, field
     names and alignment; None otherwise."""
     plan = _plan(cls)
-    if not plan or any(kind != _PRIM for _, kind, _ in plan):
-        return None
+    if not plan or any(kind != _PRIM or t == "octet" for _, kind, t in plan):
+        return None  # (octets are bytes objects in rclpy: the general path converts them)
     codes = [_PRIMITIVES[t] for _, _, t in plan]
     sizes = {_STRUCTS[c].size for c in codes}
     if len(sizes) != 1:
@@ -79,6 +82,8 @@ class _Writer:
             self.buf += b"\x00" * pad
 
     def primitive(self, code: str, value: Any) -> None:
+        if isinstance(value, bytes):  # rclpy holds byte (octet) fields as bytes of length 1
+            value = value[0]
         packer = _STRUCTS[code]
         self.align(packer.size)
         self.buf += packer.pack(value)
@@ -87,6 +92,8 @@ class _Writer:
         """Consecutive primitives (a fixed array or a sequence's elements)."""
         if len(values):
             self.align(_STRUCTS[code].size)
+            if isinstance(values[0], bytes):  # byte[]: a list of 1-byte bytes
+                values = [v[0] for v in values]
             self.buf += np.asarray(values, dtype=np.dtype("<" + code)).tobytes()
 
     def string(self, value: str) -> None:

@@ -46,12 +46,28 @@ _PLAIN = {
 SUPPORTED_ENCODINGS = tuple(sorted(_PLAIN))
 
 
+def significant_bits(arr: np.ndarray) -> int:
+    """The bit depth a 16-bit image's brightest pixel needs, rounded up to a sensor's
+    (8, 10, 12, 14 or 16)."""
+    bits = max(8, int(arr.max(initial=0)).bit_length())
+    return bits + bits % 2
+
+
 def to_8bit(arr: np.ndarray, bit_depth: int = 0) -> np.ndarray:
     """16-bit pixels -> uint8 by their significant bits (10- and 12-bit cameras store values
-    below 1024 / 4096 in 16-bit words); ``bit_depth`` 0 takes them from the brightest pixel."""
-    bits = bit_depth or max(8, int(arr.max(initial=0)).bit_length())
+    below 1024 / 4096 in 16-bit words); ``bit_depth`` 0 takes them from this image."""
+    bits = bit_depth or significant_bits(arr)
     shifted = arr >> np.uint16(bits - 8)
     return np.minimum(shifted, 255).astype(np.uint8)
+
+
+def raw_bit_depth(msg: Image) -> int:
+    """:func:`significant_bits` of a 16-bit Image's data; 8 for 8-bit encodings."""
+    enc = msg.encoding.lower()
+    if enc not in _PLAIN or _PLAIN[enc][1] != np.uint16 or not len(msg.data):
+        return 8
+    data = np.frombuffer(msg.data, np.dtype(">u2" if msg.is_bigendian else "<u2"))
+    return significant_bits(data)
 
 
 def image_to_rgb(msg: Image, bit_depth: int = 0) -> np.ndarray:
@@ -83,12 +99,20 @@ def image_to_rgb(msg: Image, bit_depth: int = 0) -> np.ndarray:
     return arr
 
 
-def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
-    """sensor_msgs/CompressedImage (jpeg/png) -> (H, W, 3) uint8 RGB."""
-    bgr = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
+def compressed_to_rgb(msg: CompressedImage, bit_depth: int = 0) -> np.ndarray:
+    """sensor_msgs/CompressedImage (jpeg, png - 16-bit PNGs too) -> (H, W, 3) uint8 RGB.
+
+    ``bit_depth``: significant bits of a 16-bit PNG (0 = from the data, see :func:`to_8bit`).
+    """
+    img = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None:
         raise ImageError(f"cannot decode compressed image (format {msg.format!r})")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if img.dtype == np.uint16:
+        img = to_8bit(img, bit_depth)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    code = cv2.COLOR_BGRA2RGB if img.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    return cv2.cvtColor(img, code)
 
 
 def rgb_to_image(rgb: np.ndarray, header: Header) -> Image:

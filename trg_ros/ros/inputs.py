@@ -28,6 +28,7 @@ class Received:
     msg: Image | CompressedImage
     detections: list[Detection] | None
     at: float
+    wall: float  # the same moment in wall-clock seconds (camera stamps are usually those)
 
 
 @dataclass(frozen=True)
@@ -55,20 +56,26 @@ class FrameInputs:
 
     def __init__(self) -> None:
         self.intrinsics = Intrinsics()
+        # 16-bit cameras with image_bit_depth 0: the deepest frame so far sets the scale, so
+        # one dark frame is not brightened nor one hot pixel allowed to dim the stream.
+        self.bit_depth = 8
 
     def store_info(self, msg: CameraInfo) -> None:
         self.intrinsics.store(msg)
 
     def received(self, msg: Any, detections: list[Detection] | None = None) -> Received:
         self.intrinsics.image_seen()
-        return Received(msg, detections, time.monotonic())
+        return Received(msg, detections, time.monotonic(), time.time())
 
     def prepare(self, msg: Any, p: NodeParams, info_topic: str) -> Frame | Rejected:
         try:
+            bits = p.image_bit_depth
+            if not bits and isinstance(msg, Image):
+                self.bit_depth = bits = max(self.bit_depth, convert.raw_bit_depth(msg))
             rgb = (
-                convert.compressed_to_rgb(msg)
+                convert.compressed_to_rgb(msg, p.image_bit_depth)
                 if isinstance(msg, CompressedImage)
-                else convert.image_to_rgb(msg, p.image_bit_depth)
+                else convert.image_to_rgb(msg, bits)
             )
         except convert.ImageError as e:
             return Rejected("bad_image", str(e))

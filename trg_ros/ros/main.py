@@ -38,17 +38,21 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
     executor.add_node(node)
     try:
         if autostart:
-            if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
-                node.trigger_activate()
-                node.get_logger().info(
-                    f"active: waiting for images on {node.resolve_topic_name('image')}"
-                )
-            else:  # stay up, unconfigured, so the problem can be fixed without a restart
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
                 node.get_logger().error(
                     "staying unconfigured: fix the parameter named above (e.g. `ros2 param set "
                     f"{node.get_fully_qualified_name()} weights /path/state_dict.bin`), then "
                     f"`ros2 lifecycle set {node.get_fully_qualified_name()} configure` and "
                     "`activate`"
+                )
+            elif node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+                node.get_logger().error(
+                    "configured but not active (see above): "
+                    f"`ros2 lifecycle set {node.get_fully_qualified_name()} activate` to retry"
+                )
+            else:
+                node.get_logger().info(
+                    f"active: waiting for images on {node.resolve_topic_name('image')}"
                 )
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 import traceback
+from dataclasses import replace
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -21,6 +21,7 @@ from trg_ros.core.pipeline import HeadPosePipeline
 from trg_ros.ros import intrinsics
 from trg_ros.ros.external import StampPairing, vision_msgs_available
 from trg_ros.ros.inputs import FrameInputs, Received, Rejected, subscribe
+from trg_ros.ros.logs import forward_core_logs, stop_forwarding
 from trg_ros.ros.outputs import Outputs
 from trg_ros.ros.params import (
     NodeParams,
@@ -29,7 +30,7 @@ from trg_ros.ros.params import (
     declare_all,
     pipeline_config,
 )
-from trg_ros.ros.status import Status
+from trg_ros.ros.status import Status, stage_times
 from trg_ros.ros.worker import WORKER_THREAD, FrameWorker
 
 NODE_NAME = "trg_head_pose"
@@ -45,6 +46,7 @@ class HeadPoseNode(LifecycleNode):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
+        self._log_handler = forward_core_logs(self.get_logger())
         try:
             self.params = declare_all(self)
         except (ParameterException, ValueError) as e:
@@ -68,6 +70,10 @@ class HeadPoseNode(LifecycleNode):
         )
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
 
+    def destroy_node(self) -> None:
+        stop_forwarding(self._log_handler)
+        super().destroy_node()
+
     @property
     def configure_error(self) -> str | None:
         """Why the last configure failed (None after a successful one)."""
@@ -78,18 +84,22 @@ class HeadPoseNode(LifecycleNode):
         docs = NodeParams.field_docs()
         try:
             changed = {p.name: p.value for p in params if p.name in docs}
-            new = dataclasses.replace(self.params, **changed)
+            new = replace(self.params, **changed)
         except (ValueError, TypeError) as e:
             return SetParametersResult(successful=False, reason=str(e))
         later = [k for k in changed if not docs[k]["live"]]
         if later and self.pipeline is not None:
-            self.get_logger().info(f"{', '.join(later)} take effect at the next configure")
-        self.params = new
+            self.get_logger().info(
+                f"{', '.join(later)}: not live, takes effect at the next configure/activate"
+            )
         pipeline = self.pipeline
         if pipeline is not None:  # from the next frame on, for faces already tracked too
-            pipeline.config = pipeline_config(new, self.get_namespace())
+            config = pipeline_config(new, self.get_namespace())
+            prefix = pipeline.config.tracker.id_prefix  # not live: kept until configure
+            pipeline.config = replace(config, tracker=replace(config.tracker, id_prefix=prefix))
             if isinstance(pipeline.detector, BlazeFace):
                 pipeline.detector.config = BlazeFaceConfig(new.detection_threshold)
+        self.params = new
         return SetParametersResult(successful=True)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -119,26 +129,37 @@ class HeadPoseNode(LifecycleNode):
                 "installed (e.g. apt install ros-$ROS_DISTRO-vision-msgs)"
             )
             return TransitionCallbackReturn.FAILURE
+        assert self.pipeline is not None
         try:
             self._worker.start()
-        except RuntimeError as e:
-            self.get_logger().error(f"cannot activate: {e}; try again in a moment")
+            self._inputs = FrameInputs()  # CameraInfo is read afresh after every activation
+            self._pairing = StampPairing() if p.external_detections else None
+            self._entities = subscribe(
+                self, p, self._on_image, self._on_camera_info, self._on_detections
+            )
+            self._outputs = Outputs(self, self.pipeline.estimator.triangles)
+        except Exception as e:  # nothing half-open stays behind
+            self.get_logger().error(f"cannot activate: {type(e).__name__}: {e}")
+            self._stop()
             return TransitionCallbackReturn.FAILURE
-        self._inputs = FrameInputs()  # CameraInfo is read afresh after every activation
-        self._pairing = StampPairing() if p.external_detections else None
-        self._entities = subscribe(
-            self, p, self._on_image, self._on_camera_info, self._on_detections
-        )
-        self._outputs = Outputs(self, self.pipeline.estimator.triangles)
         self._state = "active"
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._stop()
+        if not self._stop():
+            return TransitionCallbackReturn.FAILURE
         self._state = "inactive"
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if not self._stop():
+            return TransitionCallbackReturn.FAILURE
+        self._free()
+        self._state = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """A transition raised: free everything and fall back to unconfigured."""
         self.release()
         self._state = "unconfigured"
         return TransitionCallbackReturn.SUCCESS
@@ -155,11 +176,14 @@ class HeadPoseNode(LifecycleNode):
         self._stop()
         self._free()
 
-    def _stop(self) -> None:
+    def _stop(self) -> bool:
+        """Stop the worker after its frame, then close the topics; False (topics left open,
+        the transition refused) when the frame in flight does not finish in time."""
         if not self._worker.stop():
             self.get_logger().error(
-                "the processing thread did not finish its frame in time; activation waits for it"
+                "the processing thread is still busy with a frame: try the transition again"
             )
+            return False
         for e in self._entities:
             self.destroy_subscription(e)
         self._entities = []
@@ -167,6 +191,7 @@ class HeadPoseNode(LifecycleNode):
         if self._outputs is not None:
             self._outputs.close()
             self._outputs = None
+        return True
 
     def _free(self) -> None:
         on_cuda = self.pipeline is not None and self.pipeline.estimator.device.type == "cuda"
@@ -205,9 +230,9 @@ class HeadPoseNode(LifecycleNode):
         if self._worker.offer(item):
             self.status.count("dropped_busy")
 
-    def _reject(self, reason: str, message: str) -> None:
-        """Count a dropped frame; log each reason at most every LOG_EVERY seconds."""
-        self.status.problem(reason, message)
+    def _reject(self, reason: str, message: str, n: int = 1) -> None:
+        """Count ``n`` dropped frames or faces; log each reason at most every LOG_EVERY s."""
+        self.status.problem(reason, message, n)
         now = time.monotonic()
         if now - self._last_logged.get(reason, -LOG_EVERY) >= LOG_EVERY:
             self._last_logged[reason] = now
@@ -242,7 +267,10 @@ class HeadPoseNode(LifecycleNode):
         t_converted = time.monotonic()
         result = pipeline.process(frame.rgb, frame.camera, frame.stamp, item.detections)
         if result.non_finite:
-            self._reject("non_finite", f"{result.non_finite} face(s) gave NaN/inf; track ended")
+            message = f"{result.non_finite} face(s) gave NaN/inf; their tracks ended"
+            self._reject("non_finite", message, result.non_finite)
+        if result.stamp_reset:
+            self.status.count("smoothing_restarts")  # the stamp went back or jumped
         outputs = self._outputs
         if outputs is None or not self.context.ok():
             return  # deactivated or shutting down while this frame was processed
@@ -250,17 +278,11 @@ class HeadPoseNode(LifecycleNode):
         outputs.publish(item.msg.header, result.heads, result.lost_ids, p)
         t_published = time.monotonic()
         self.status.processed(t_published - item.at, len(result.heads))
-        self.status.stages(
-            queue=t_start - item.at,
-            convert=t_converted - t_start,
-            detect=result.timings["detect"],
-            estimate=result.timings["estimate"],
-            publish=t_published - t_estimated,
+        moments = (item.at, t_start, t_converted, t_estimated, t_published)
+        self.status.stages(**stage_times(moments, result.timings, item.wall - frame.stamp))
+        self.status.frame_served(
+            used_guess=frame.warning is not None, non_finite=result.non_finite
         )
-        for reason in ("bad_image", "camera_info", "image_too_small"):
-            self.status.clear_problem(reason)
-        if not result.non_finite:
-            self.status.clear_problem("non_finite")
 
     def _publish_diagnostics(self) -> None:
         if not self.context.ok():

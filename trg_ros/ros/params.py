@@ -131,7 +131,7 @@ class NodeParams:
     image_bit_depth: int = _p(
         0,
         "significant bits of 16-bit images (mono16, rgb16, bayer_*16), e.g. 10 or 12; "
-        "0 = from each frame's brightest pixel",
+        "0 = the deepest seen in the stream so far (from the brightest pixels)",
         0,
         16,
     )
@@ -187,7 +187,10 @@ def descriptor(meta: dict[str, Any], default: Any) -> ParameterDescriptor:
     if meta["choices"]:
         desc.additional_constraints = "one of: " + ", ".join(meta["choices"])
     if not meta["live"]:
-        desc.additional_constraints += " (applies at the next configure)"
+        desc.additional_constraints += (
+            " (not live: takes effect at the next configure; compressed and "
+            "external_detections at the next activate)"
+        )
     if meta["lo"] is not None and isinstance(default, int) and not isinstance(default, bool):
         desc.integer_range = [
             IntegerRange(from_value=int(meta["lo"]), to_value=int(meta["hi"]), step=1)
@@ -257,7 +260,7 @@ def build_pipeline(p: NodeParams, namespace: str) -> tuple[HeadPosePipeline, str
     """
     files = assets.ModelFiles.in_dir(p.data_dir, p.weights, p.checkpoint)
     config = EstimatorConfig(p.device, p.half, p.principal_point, p.precision, runtime=p.runtime)
-    estimator, why = load_estimator(p.model, files, config)
+    estimator, why = load_estimator(p.model, files, config, weights_given=bool(p.weights))
     detector = BlazeFace(files.detector, BlazeFaceConfig(p.detection_threshold), estimator.device)
     source = files.weights if estimator.name == "trg" else files.data_dir
     summary = (

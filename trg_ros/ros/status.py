@@ -13,6 +13,36 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 
 RATE_WINDOW = 10.0  # s over which the processed rate is measured
+TRANSPORT_PLAUSIBLE = 10.0  # s; a longer stamp -> receive time means stamps of another clock
+# Per-frame problems that a frame served without them clears.
+FRAME_PROBLEMS = ("bad_image", "camera_info", "image_too_small", "internal", "unpaired")
+
+
+def stage_times(
+    moments: tuple[float, float, float, float, float],
+    timings: dict[str, float],
+    transport: float,
+) -> dict[str, float]:
+    """Seconds per stage of one frame.
+
+    Args:
+        moments: monotonic times it was received, taken up, converted, estimated, published.
+        timings: the pipeline's own (detect, estimate, total).
+        transport: receive wall time minus the image stamp; kept only when plausible (the
+            camera stamps wall-clock time and both clocks agree).
+    """
+    received, started, converted, estimated, published = moments
+    stages = {
+        "queue": started - received,
+        "convert": converted - started,
+        "detect": timings["detect"],
+        "estimate": timings["estimate"],
+        "track": timings["total"] - timings["detect"] - timings["estimate"],
+        "publish": published - estimated,
+    }
+    if 0.0 <= transport < TRANSPORT_PLAUSIBLE:
+        stages["transport"] = transport
+    return stages
 
 
 @dataclass
@@ -34,10 +64,10 @@ class Status:
         with self._lock:
             self.counts[key] += n
 
-    def problem(self, reason: str, message: str) -> None:
-        """A frame that could not be used: counted per reason, last message kept."""
+    def problem(self, reason: str, message: str, n: int = 1) -> None:
+        """Frames (or faces) that could not be used: counted per reason, last message kept."""
         with self._lock:
-            self.counts[f"dropped_{reason}"] += 1
+            self.counts[f"dropped_{reason}"] += n
             self.problems[reason] = message
 
     def warn(self, reason: str, message: str) -> None:
@@ -45,6 +75,14 @@ class Status:
         with self._lock:
             self.counts[reason] += 1
             self.problems[reason] = message
+
+    def frame_served(self, used_guess: bool, non_finite: int) -> None:
+        """A frame went out: the per-frame problems it did not have are over."""
+        with self._lock:
+            for reason in FRAME_PROBLEMS + (() if used_guess else ("guessed_intrinsics",)):
+                self.problems.pop(reason, None)
+            if not non_finite:
+                self.problems.pop("non_finite", None)
 
     def clear_problem(self, reason: str) -> None:
         with self._lock:

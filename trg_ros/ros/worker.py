@@ -49,14 +49,18 @@ class FrameWorker:
     type and place raised) and the thread goes on with the next frame.
 
     ``stop`` waits for the frame in flight, so a later ``start`` never finds two threads on
-    the (not thread-safe) pipeline. A thread that does not finish within ``STOP_TIMEOUT``
-    is kept, and ``start`` refuses to run beside it.
+    the (not thread-safe) pipeline. A thread that does not finish within ``stop_timeout``
+    is kept, and ``start`` refuses to run beside it until it has ended.
     """
 
     def __init__(
-        self, process: Callable[[object], None], on_error: Callable[[Exception, bool], None]
+        self,
+        process: Callable[[object], None],
+        on_error: Callable[[Exception, bool], None],
+        stop_timeout: float = STOP_TIMEOUT,
     ) -> None:
         self._process = process
+        self._stop_timeout = stop_timeout
         self._on_error = on_error
         self._error_kinds: set[tuple[str, str, int]] = set()
         self._slot = LatestSlot()
@@ -79,11 +83,11 @@ class FrameWorker:
 
     def stop(self) -> bool:
         """Stop after the frame in flight; False when the thread is still running after
-        ``STOP_TIMEOUT``."""
+        ``stop_timeout`` (it goes on with that frame, then ends)."""
         self._slot.close()
         if self._thread is None:
             return True
-        self._thread.join(STOP_TIMEOUT)
+        self._thread.join(self._stop_timeout)
         if self._thread.is_alive():
             return False
         self._thread = None

@@ -49,6 +49,23 @@ def trg_forward_ms(files: assets.ModelFiles, device: str, repeats: int) -> dict[
     return out
 
 
+def facemesh_estimate_ms(files: assets.ModelFiles, device: str, repeats: int) -> float:
+    """The bundled estimator's whole cost for one face: ROI, landmarks, metric pose."""
+    from trg_ros.core.detect.blazeface import BlazeFace
+    from trg_ros.core.estimate import FaceQuery
+    from trg_ros.core.facemesh.estimator import FaceMeshEstimator
+    from trg_ros.tools.sources import sample_image
+
+    image = sample_image()
+    found = BlazeFace(files.detector).detect(image)[0]
+    camera = CameraModel(np.array([[600.0, 0, 256], [0, 600, 256], [0, 0, 1]]), 512, 512)
+    estimator = FaceMeshEstimator.from_dir(files.data_dir, device)
+    query = [FaceQuery(found.box, found.score, True, found.keypoints)]
+    ms = summary(measure(lambda: estimator.estimate(image, query, camera), repeats), 1)["p50_ms"]
+    print(f"FaceMesh estimator, one face (ROI, landmarks, metric pose): {ms:.2f} ms")
+    return ms
+
+
 def messages_ms(heads: list, repeats: int) -> dict[str, float]:
     """Everything published for one frame (heads, pose, TF, markers), built and serialised:
     ours against markers made of one geometry_msgs/Point per vertex (the usual way)."""
@@ -152,21 +169,25 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
     det = next(d for d in r["detector"] if d["size"] == "640x480" and d["runtime"] != "torch")
     fm = next(f for f in r["facemesh"] if f["runtime"] != "torch")
     msgs = max(m["ours_ms_per_face"] for m in r["messages"].values())
+    fm_ms = r["facemesh_estimate_ms"]
     listed = [
         ("node image->pose p50 / bare TRG b1", node / base, 1.25, f"{node:.1f}/{base:.1f} ms"),
         ("BlazeFace speed-up vs PyTorch", det["speedup"], 5.0, f"{det['detect_ms']:.2f} ms"),
-        ("FaceMesh ms per face", fm["ms_per_face"], 5.0, f"TRG b1 {base:.1f} ms"),
+        ("FaceMesh landmarks speed-up vs PyTorch", fm["speedup"], 5.0, ""),
+        ("FaceMesh estimator ms per face", fm_ms, 5.0, f"TRG b1 {base:.1f} ms"),
         ("messages ms per face (1 and 8 faces)", msgs, 0.5, ""),
     ]
     for load in r["node"]["trg"].get("load", []):
         if load["hz"] == 30:
+            kept = load["answered_hz"] / 30.0
             grow = load["last_sixth_p50_ms"] / load["first_sixth_p50_ms"]
+            listed.append(("30 Hz: share of frames answered (TRG)", kept, 0.95, ""))
             listed.append(("30 Hz: latency last / first sixth", grow, 1.2, ""))
         else:
             listed.append(("60 Hz: p50 / unloaded p50", load["p50_ms"] / node, 1.3, ""))
     out = []
     for name, value, target, note in listed:
-        met = value >= target if "speed-up" in name else value <= target
+        met = value >= target if "speed-up" in name or "share" in name else value <= target
         shown = f"{value:.2f}" + (f" ({note})" if note else "")
         out.append({"goal": name, "value": value, "measured": shown, "target": target, "met": met})
     return out
@@ -181,6 +202,7 @@ def run(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     result["facemesh"] = bench_tflite.facemesh(files.data_dir, args.repeats, device, (1,))[
         "facemesh"
     ]
+    result["facemesh_estimate_ms"] = facemesh_estimate_ms(files, device, args.repeats)
     pipe = bench_runs.pipeline(files, args)
     heads = pipe.pop("heads_by_faces")
     result["machine"], result["pipeline"] = pipe["machine"], pipe["rows"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from trg_ros.core.camera import CameraModel
 
-STAGES = ("queue", "convert", "detect", "estimate", "publish")
+STAGES = ("transport", "queue", "convert", "detect", "estimate", "track", "publish")
 
 
 @dataclass

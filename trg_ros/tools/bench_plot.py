@@ -13,11 +13,14 @@ import cv2
 import numpy as np
 
 COLOURS = {  # BGR
+    "transport": (240, 220, 200),
     "queue": (180, 180, 180),
     "convert": (200, 160, 80),
     "detect": (80, 170, 230),
     "estimate": (90, 90, 220),
+    "track": (200, 120, 200),
     "publish": (120, 200, 120),
+    "return": (230, 200, 200),
     "TRG forward": (60, 60, 160),
 }
 WIDTH, ROW, LEFT, TOP = 1100, 46, 330, 70
@@ -32,7 +35,10 @@ def bars(result: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
             stages = {k: r[f"{k}_p50_ms"] for k in ("convert", "detect", "estimate")}
             rows.append((f"core pipeline, {r['variant']}", stages))
     for model, entry in result["node"].items():
-        rows.append((f"node over DDS, {model}", entry["stages_p50_ms"]))
+        stages = dict(entry["stages_p50_ms"])
+        known = sum(v for v in stages.values() if np.isfinite(v))
+        stages["return"] = max(0.0, entry["p50_ms"] - known)  # heads back to the camera side
+        rows.append((f"node over DDS, {model}", stages))
     return rows
 
 

@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
     params = [
         Parameter("model", value=args.model),
         Parameter("data_dir", value=str(files.data_dir)),
-        Parameter("weights", value=str(files.weights)),
+        Parameter("weights", value=str(args.weights or "")),
         Parameter("checkpoint", value=args.checkpoint),
         Parameter("device", value=args.device),
         Parameter("camera_info_timeout", value=10.0),

@@ -119,7 +119,8 @@ def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> I
         infos = [c for c in wanted if c.topic == info_topic]
         # Frames recorded before the first CameraInfo still get the real intrinsics.
         camera = None
-        for conn, _, raw in reader.messages(connections=infos):
+        # (an empty connection list would mean "every topic" to rosbags)
+        for conn, _, raw in reader.messages(connections=infos) if infos else ():
             camera = camera_from_info(reader.deserialize(raw, conn.msgtype))
             break
         for conn, _, raw in reader.messages(connections=wanted):

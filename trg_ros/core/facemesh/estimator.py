@@ -74,9 +74,7 @@ class FaceMeshEstimator:
                 f"FaceMesh files missing in {d}: {', '.join(missing)}; run "
                 "`trg-ros assets fetch --only facemesh`"
             )
-        metadata = d / assets.FACE_LANDMARKER.members[1].name
-        face = CanonicalFace.read(metadata)
-        return cls(FaceLandmarker.from_dir(d, device, runtime), face)
+        return cls(FaceLandmarker.from_dir(d, device, runtime), CanonicalFace.load(d))
 
     def estimate(
         self,
@@ -107,10 +105,12 @@ class FaceMeshEstimator:
         if not found.present:
             log.debug("FaceMesh sees no face in the ROI (presence %.2f)", found.presence)
             return Estimate(None)
-        try:
-            pose = metric_pose(found.points, camera, self.face)
-        except ValueError as e:  # non-finite network output: counted by the pipeline
-            log.debug("no metric pose: %s", e)
+        # The landmarker's pixels are continuous (pixel i spans [i, i + 1)); K puts pixel
+        # centres on integers (ROS, OpenCV), as TRG's projected landmarks are.
+        points = found.points - np.array([0.5, 0.5, 0.0])
+        if np.isfinite(points).all():
+            pose = metric_pose(points, camera, self.face)
+        else:  # counted as non-finite by the pipeline
             nan = np.full(3, np.nan)
             pose = MetricPose(np.full((3, 3), np.nan), nan, np.full((468, 3), np.nan), nan, np.nan)
         head = Head(
@@ -121,7 +121,7 @@ class FaceMeshEstimator:
             rotation=pose.rotation @ CANONICAL_IN_TRG_HEAD.T,
             translation=pose.translation,
             vertices=pose.mesh,
-            landmarks_2d=found.points[FACEMESH_TO_IBUG68, :2],
+            landmarks_2d=points[FACEMESH_TO_IBUG68, :2],
             sellion=pose.sellion,
             model=self.name,
         )

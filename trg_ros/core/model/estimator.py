@@ -60,6 +60,8 @@ class EstimatorConfig:
             runs the checkpoint-shaped model eagerly, the reference path.
         runtime: ``auto`` (measured when built, see :mod:`.runtime`), ``torch`` or
             ``onnxruntime``.
+        allow_tf32: let CUDA round fp32 products to TF32 (faster, ~1e-3 relative steps);
+            off keeps the parity bounds.
     """
 
     device: str = "auto"
@@ -68,6 +70,7 @@ class EstimatorConfig:
     precision: str = "fp32"
     optimise: bool = True
     runtime: str = "auto"
+    allow_tf32: bool = False
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -132,7 +135,11 @@ class TRGEstimator:
         else:
             self.net, self.precision = self.model, "fp32"
         torch_runner = TorchRunner(
-            self.net, self.device, self.precision, self.net is not self.model
+            self.net,
+            self.device,
+            self.precision,
+            channels_last=self.net is not self.model,
+            allow_tf32=self.config.allow_tf32,
         )
         self.runner, self.runtime_reason = choose_runner(
             self.model, torch_runner, self.config.runtime, self.config.optimise

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from trg_ros.core.device import tf32
 from trg_ros.core.model import fast
 from trg_ros.core.model.trg import TRGNet
 
@@ -29,13 +30,21 @@ Outputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class TorchRunner:
-    """TRG in PyTorch on any device and precision (see :mod:`.fast`)."""
+    """TRG in PyTorch on any device and precision (see :mod:`.fast`). On CUDA, fp32 runs
+    without TF32 unless ``allow_tf32`` (PyTorch's own default lets cuDNN use it)."""
 
     name = "torch"
 
-    def __init__(self, net: TRGNet, device: torch.device, precision: str, channels_last: bool):
+    def __init__(
+        self,
+        net: TRGNet,
+        device: torch.device,
+        precision: str,
+        channels_last: bool,
+        allow_tf32: bool = False,
+    ) -> None:
         self.net, self.device, self.precision = net, device, precision
-        self.channels_last = channels_last
+        self.channels_last, self.allow_tf32 = channels_last, allow_tf32
 
     @torch.inference_mode()
     def __call__(
@@ -46,7 +55,7 @@ class TorchRunner:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         args = [torch.from_numpy(a).to(dev) for a in (k_crop, bbox_info, pp)]
-        with fast.autocast(dev, self.precision):
+        with tf32(self.allow_tf32, self.allow_tf32), fast.autocast(dev, self.precision):
             out = self.net(x, *args)
         return tuple(  # type: ignore[return-value]
             t[-1].cpu().numpy().astype(np.float64)
@@ -126,10 +135,17 @@ def choose_runner(
         if requested == "onnxruntime":
             raise ValueError(f"runtime onnxruntime cannot run TRG here: {problem}")
         return torch_runner, problem
-    onnx = OnnxRunner(model, torch.get_num_threads())
-    if requested == "onnxruntime":
-        return onnx, "asked for"
-    inputs = _example()
-    t_onnx, t_torch = seconds_per_call(onnx, inputs), seconds_per_call(torch_runner, inputs)
+    try:
+        onnx = OnnxRunner(model, torch.get_num_threads())
+        if requested == "onnxruntime":
+            return onnx, "asked for"
+        inputs = _example()
+        t_onnx = seconds_per_call(onnx, inputs)
+    except Exception as e:  # export or session failed: PyTorch runs it, and the log says why
+        if requested == "onnxruntime":
+            raise ValueError(f"runtime onnxruntime cannot run TRG: {e}") from e
+        log.warning("onnxruntime could not run TRG (%s: %s): using PyTorch", type(e).__name__, e)
+        return torch_runner, f"onnxruntime failed ({type(e).__name__})"
+    t_torch = seconds_per_call(torch_runner, inputs)
     measured = f"batch 1: onnxruntime {t_onnx * 1e3:.1f} ms, torch {t_torch * 1e3:.1f} ms"
     return (onnx, measured) if t_onnx <= t_torch else (torch_runner, measured)
