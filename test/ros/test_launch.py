@@ -288,8 +288,9 @@ def test_lifecycle_transitions_stick(graph: Graph) -> None:
         col
     )
     z_after = left_face_z(col.get("heads")[-3:])
-    # ~2x (TRG's translation is not exactly linear in f); unchanged if CameraInfo were stale
-    assert 1.7 < z_after / z_before < 2.4, f"z {z_before:.3f} -> {z_after:.3f} m with 2x fx"
+    # ~2x (the random-weight TRG is not exactly linear in f: 1.67-2.47 seen); a stale
+    # CameraInfo would leave it at ~1
+    assert 1.4 < z_after / z_before < 3.0, f"z {z_before:.3f} -> {z_after:.3f} m with 2x fx"
 
 
 def test_ctrl_c_ends_launch_and_node(graph: Graph) -> None:

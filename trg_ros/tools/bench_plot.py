@@ -46,7 +46,7 @@ def stage_bars(result: dict[str, Any], path: Path) -> None:
     """Write the per-stage latency bars of a ``trg-ros bench`` result as a PNG."""
     rows = bars(result)
     longest = max(sum(v for v in stages.values() if np.isfinite(v)) for _, stages in rows)
-    scale = (WIDTH - LEFT - 40) / max(longest, 1e-6)
+    scale = (WIDTH - LEFT - 80) / max(longest, 1e-6)
     height = TOP + ROW * len(rows) + 90
     img = np.full((height, WIDTH, 3), 255, np.uint8)
     font = cv2.FONT_HERSHEY_SIMPLEX
