@@ -117,3 +117,44 @@ def test_processed_rate_is_a_recent_window_not_a_lifetime_average() -> None:
         status.processed(0.01, 1)
     assert status.rate() == pytest.approx(2.0, rel=0.02)
     assert status.counts["processed"] == 122
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def stream(slot: LatestSlot, clock: FakeClock, items: list[str], period: float) -> None:
+    """Items arriving every ``period`` seconds of the fake clock."""
+    for i, item in enumerate(items):
+        if i:
+            clock.now += period
+        slot.put(item)
+
+
+def test_a_stale_frame_waits_for_the_next_one_from_a_fast_camera() -> None:
+    clock = FakeClock()
+    slot = LatestSlot(clock)
+    stream(slot, clock, ["f1", "f2", "f3", "f4", "f5"], 0.08)  # 12.5 Hz
+    assert slot.interval == pytest.approx(0.08)
+    clock.now += 0.05  # the worker comes back when f5 is 50 ms old, past half an interval
+    fresh = threading.Timer(0.005, slot.put, args=("f6",))  # f6 arrives (it waits <= 50 ms)
+    fresh.start()
+    assert slot.take() == "f6"  # the newer frame, not the one that waited most of an interval
+    fresh.join()
+
+
+def test_a_fresh_frame_is_taken_at_once_and_a_slow_camera_never_waits() -> None:
+    clock = FakeClock()
+    slot = LatestSlot(clock)
+    stream(slot, clock, ["a", "b", "c", "d"], 0.05)  # d just arrived
+    t0 = time.monotonic()
+    assert slot.take() == "d" and time.monotonic() - t0 < 0.04
+    slow = LatestSlot(clock)
+    stream(slow, clock, ["x", "y"], 0.15)  # under 10 Hz: freshness is not worth a wait
+    clock.now += 0.14
+    t0 = time.monotonic()
+    assert slow.take() == "y" and time.monotonic() - t0 < 0.04

@@ -3,24 +3,47 @@
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable
 
 WORKER_THREAD = "trg_worker"
 STOP_TIMEOUT = 30.0  # s a frame in flight may take to finish when the node deactivates
+MAX_FRESHNESS_WAIT = 0.1  # s; cameras slower than 10 Hz are never waited for
 
 
 class LatestSlot:
-    """Hands the newest item to one worker; an item replaced before it was taken is a drop."""
+    """Hands the newest item to one worker; an item replaced before it was taken is a drop.
 
-    def __init__(self) -> None:
+    Freshness over throughput: when the worker comes back and the waiting item is already
+    older than half the camera's frame interval, it waits (up to the rest of that interval)
+    for the next one. A camera faster than the processing then costs frames, not latency;
+    one slower than it never waits (the worker is idle when frames arrive).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._item: object | None = None
         self._cond = threading.Condition()
+        self._clock = clock
+        self._arrived = 0.0
+        self._interval: float | None = None  # smoothed time between arrivals, s
+        self._arrivals = 0
         self.closed = False
+
+    @property
+    def interval(self) -> float | None:
+        return self._interval
 
     def put(self, item: object) -> bool:
         """Store ``item``; returns True when it replaced one the worker never saw."""
         with self._cond:
+            now = self._clock()
+            if self._arrivals:
+                gap = now - self._arrived
+                self._interval = (
+                    gap if self._interval is None else 0.8 * self._interval + 0.2 * gap
+                )
+            self._arrived, self._arrivals = now, self._arrivals + 1
             replaced = self._item is not None
             self._item = item
             self._cond.notify()
@@ -30,6 +53,15 @@ class LatestSlot:
         """The next item, waiting without polling; None once the slot is closed."""
         with self._cond:
             self._cond.wait_for(lambda: self._item is not None or self.closed)
+            interval = self._interval
+            if interval is not None and interval < MAX_FRESHNESS_WAIT and not self.closed:
+                age = self._clock() - self._arrived
+                if age > interval / 2:  # stale: the next frame is due within the interval
+                    seen = self._arrivals
+                    self._cond.wait_for(
+                        lambda: self._arrivals != seen or self.closed,
+                        interval - age + interval / 4,
+                    )
             if self.closed:
                 return None
             item, self._item = self._item, None
