@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from trg_ros.core import assets
+from trg_ros.tools.options import add_model_files, model_files
 
 
 def machine_info(device: torch.device) -> dict[str, Any]:
@@ -75,8 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=None)
     p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--data-dir", type=Path, default=None, help="asset folder (default cache)")
-    p.add_argument("--weights", type=Path, default=None)
+    add_model_files(p)
     p.add_argument("--json", type=Path, default=None, help="write the results here")
     p.add_argument("--plot", type=Path, default=None, help="draw the per-stage bars (PNG)")
     p.add_argument(
@@ -91,8 +90,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from trg_ros.tools import bench_goals, bench_runs, bench_tflite
 
-    data_dir = args.data_dir or assets.cache_dir()
-    files = assets.ModelFiles.in_dir(data_dir, args.weights)
+    files = model_files(args)
+    data_dir = files.data_dir
     if args.model_only:
         result = bench_runs.model(files, args)
     elif args.detector:

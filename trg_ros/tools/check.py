@@ -52,6 +52,7 @@ from trg_ros.core.frames import face_pose
 from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 from trg_ros.core.types import Head
 from trg_ros.tools import sources
+from trg_ros.tools.options import add_model_files, model_files
 
 MAX_ROTATION_DEG = 25.0
 MAX_ORIGIN_PCT = 30.0
@@ -235,14 +236,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="images with faces, checked besides the bundled astronaut",
     )
-    p.add_argument("--weights", type=Path, help="TRG state_dict.bin (default: asset cache)")
-    p.add_argument("--data-dir", type=Path, help="asset folder (default: the cache)")
-    p.add_argument(
-        "--checkpoint",
-        choices=list(assets.CHECKPOINTS),
-        default="trg-star",
-        help="official checkpoint from the cache when --weights is not given",
-    )
+    add_model_files(p)
     p.add_argument(
         "--fov",
         type=float,
@@ -271,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
     except (TRGError, ValueError) as e:
         print(f"check: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    files = assets.ModelFiles.in_dir(args.data_dir, args.weights, args.checkpoint)
+    files = model_files(args)
     missing = []
     try:
         trg = TRGEstimator.from_files(files, EstimatorConfig(device=str(device)))

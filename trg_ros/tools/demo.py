@@ -21,12 +21,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from trg_ros.core import assets
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS, Estimator
 from trg_ros.tools import sources
 from trg_ros.tools.annotate import CONVENTIONS, CSV_COLUMNS, FaceRow, draw
+from trg_ros.tools.options import add_model_files, model_files
 
 log = logging.getLogger(__name__)
 EXIT_NO_WEIGHTS = 3
@@ -54,14 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="auto: TRG when its checkpoint is there, else the bundled FaceMesh",
     )
-    p.add_argument("--weights", type=Path, help="TRG state_dict.bin (default: asset cache)")
-    p.add_argument(
-        "--checkpoint",
-        choices=list(assets.CHECKPOINTS),
-        default="trg-star",
-        help="official checkpoint from the cache when --weights is not given",
-    )
-    p.add_argument("--data-dir", type=Path, help="asset folder (default: the cache)")
+    add_model_files(p)
     p.add_argument("--device", default="auto")
     p.add_argument("--mesh", action="store_true", help="draw the face mesh")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
@@ -205,7 +198,7 @@ def rows_from(msg: object, stamp: float, index: int, with_3d: bool) -> list[Face
 def run(args: argparse.Namespace) -> int:
     from rclpy.parameter import Parameter
 
-    files = assets.ModelFiles.in_dir(args.data_dir, args.weights, args.checkpoint)
+    files = model_files(args)
     frames, total, live = _open_source(args)
     params = [
         Parameter("model", value=args.model),
