@@ -266,10 +266,7 @@ def _install_from_archive(archive: Path, asset: Asset, dest: Path) -> None:
 
 
 def _is_valid(path: Path, asset: Asset) -> bool:
-    want = trust.expected(asset, path.parent)
-    if want is None or not path.is_file() or path.stat().st_size != want[0]:
-        return False
-    return sha256_of(path) == want[1]
+    return trust.problem(path, trust.expected(asset, path.parent)) is None
 
 
 def _install_local(folder: Path, asset: Asset, dest: Path) -> None:

@@ -184,7 +184,7 @@ def at_rate(camera: Camera, msgs: tuple[Any, Any], hz: float, seconds: float) ->
     time.sleep(1.0)  # the last answers
     sent = len(camera.answers.sent) - first
     lat = camera.answers.latencies(since=start)
-    early = camera.answers.latencies(since=start)[: max(1, len(lat) // 6)]
+    early = lat[: max(1, len(lat) // 6)]
     late = camera.answers.latencies(since=start + seconds * 5 / 6)
     return {
         "hz": hz,
