@@ -99,7 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_assets(args)
     if args.command == "node":
         return cmd_node(args, ros_args)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except TRGError as e:  # a missing or unusable file: one line, the trace only with -v
+        logging.getLogger("trg_ros.cli").debug("trace", exc_info=True)
+        print(f"trg-ros {args.command}: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -63,3 +63,16 @@ def test_missing_file_and_unexpected_key(model_dir: Path, tmp_path: Path) -> Non
 def test_valid_checkpoint_loads_strictly(model_dir: Path, tmp_path: Path) -> None:
     shutil.copy(model_dir / "state_dict.bin", tmp_path / "ok.bin")
     assert not load(model_dir, tmp_path / "ok.bin").training
+
+
+def test_the_cli_says_it_in_one_line_and_exits_1(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trg_ros import cli
+
+    (tmp_path / "w.bin").write_bytes(b"not a checkpoint")
+    argv = ["bench", "--model-only", "--device", "cpu", "--data-dir", str(model_dir)]
+    assert cli.main([*argv, "--weights", str(tmp_path / "w.bin")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("trg-ros bench: ") and "w.bin" in err, err
+    assert "\n" not in err and "Traceback" not in err, err

@@ -24,9 +24,10 @@ from trg_ros.core.facemesh.landmarker import (
 )
 from trg_ros.core.tflite import runtime
 
-# Landmarks are pixels of the 256 input (up to ~250). Both runtimes stay within 2.3e-4 px of the
+# Landmarks are pixels of the 256 input (up to ~250). Both runtimes stay within 2.5e-4 px of the
 # reference kernels on these faces, which is float32 rounding: the reference kernels themselves
-# are 1.5e-4 px away from a float64 run of the same network.
+# are 1.5e-4 px away from a float64 run of the same network. Relative to the value where it
+# exceeds 1 (BlazeFace's bound, 1e-4), both stay within 3e-5.
 LANDMARK_ATOL = 5e-4
 LOGIT_ATOL = 1e-4
 
@@ -79,7 +80,10 @@ def test_both_runtimes_match_the_reference_kernels(
         assert [f.shape for f in found] == [e.shape for e in expected], name
         err_lmk = np.abs(found[0] - expected[0]).max()
         err_logit = np.abs(found[1] - expected[1]).max()
+        # the bound BlazeFace's regressors meet: 1e-4, relative to the value where it exceeds 1
+        rel_lmk = (np.abs(found[0] - expected[0]) / np.maximum(1.0, np.abs(expected[0]))).max()
         assert err_lmk <= LANDMARK_ATOL, f"{name}: landmarks off by {err_lmk:.2e} px"
+        assert rel_lmk <= 1e-4, f"{name}: landmarks off by {rel_lmk:.2e} relative"
         assert err_logit <= LOGIT_ATOL, f"{name}: presence logit off by {err_logit:.2e}"
         assert expected[1].item() > 5.0, f"{name}: presence logit {expected[1].item():.2f}"
 
@@ -188,14 +192,41 @@ def test_crop_samples_the_roi_pixel_exactly() -> None:
     np.testing.assert_allclose(roi.crop_to_image() @ [128.5, 128.5, 1], [63.5, 64.5])
 
 
-def test_latency_bench_prints_both_runtimes(
+def test_latency_bench_prints_every_runtime(
     facemesh_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from trg_ros.core.model.runtime import onnx_available
     from trg_ros.tools.bench_tflite import facemesh
 
     rows = facemesh(facemesh_dir, repeats=2, faces=(1, 2))["facemesh"]
-    runtimes = ["torch", "litert"] if runtime.litert_available() else ["torch"]
-    expected = [(rt, n) for rt in runtimes for n in (1, 2)]
-    assert [(r["runtime"], r["faces"]) for r in rows] == expected
-    assert all(r["ms_per_face"] > 0 for r in rows)
+    runtimes = (
+        ["torch"] + ["litert"] * runtime.litert_available() + ["onnxruntime"] * onnx_available()
+    )
+    assert [(r["runtime"], r["faces"]) for r in rows] == [
+        (rt, n) for n in (1, 2) for rt in runtimes
+    ]
+    for r in rows:
+        assert r["net_ms"] > 0 and r["gflops"] > 0, r
+        # onnxruntime is timed on the network alone: it does not run in the product
+        assert (r["landmarks_ms"] is None) == (r["runtime"] == "onnxruntime"), r
+    torch_rows = [r for r in rows if r["runtime"] == "torch"]
+    assert all(r["net_speedup"] == r["speedup"] == 1.0 for r in torch_rows)
     assert "FaceMesh v2 per face" in capsys.readouterr().out
+
+
+def test_bench_runtimes_take_turns() -> None:
+    """Each runtime is timed in turns (after untimed settling calls), not all of one first."""
+    import time
+
+    from trg_ros.tools.bench_tflite import alternating
+
+    calls: list[str] = []
+    ms = alternating(
+        {"a": lambda: calls.append("a"), "b": lambda: (calls.append("b"), time.sleep(0.002))},
+        repeats=8,
+        settle=1,
+    )
+    # 8 timed calls in turns of 2, each turn after 1 settling call: 12 calls each, 4 switches
+    assert calls.count("a") == calls.count("b") == 12
+    assert calls[:6] == ["a"] * 3 + ["b"] * 3
+    assert ms["b"] >= 2.0 > ms["a"]

@@ -1,9 +1,18 @@
-"""Benches of the TFLite networks (BlazeFace, FaceMesh): each runtime against the PyTorch
-conversion measured in the same run."""
+"""Benches of the TFLite networks (BlazeFace, FaceMesh) on each CPU runtime.
+
+The PyTorch conversion is the baseline. litert (what runs them on the CPU) and, for the record
+of why it was chosen, onnxruntime running an ONNX export of the same conversion are timed
+against it in alternating turns of one run, so that a shared machine whose speed drifts during
+the run weighs on every runtime alike. Each network's arithmetic rate is printed next to this
+machine's float32 matrix-product rate from the same run: how close a runtime comes to what the
+cores can do at all.
+"""
 
 from __future__ import annotations
 
 import argparse
+import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,9 +23,12 @@ import torch
 
 from trg_ros.core import assets
 from trg_ros.core.device import resolve_device
+from trg_ros.core.model.runtime import onnx_available
 from trg_ros.core.tflite.runtime import litert_available
-from trg_ros.tools.bench import machine_info, measure, print_table, summary
+from trg_ros.tools.bench import machine_info, print_table
 from trg_ros.tools.sources import sample_image
+
+Run = Callable[[np.ndarray], list[np.ndarray]]
 
 
 def _runtimes(device: torch.device) -> list[str]:
@@ -32,34 +44,152 @@ def _canvas(w: int, h: int) -> np.ndarray:
     return canvas
 
 
-def _p50(fn: Callable[[], object], repeats: int) -> float:
-    return summary(measure(fn, repeats), 1)["p50_ms"]
+def alternating(
+    fns: dict[str, Callable[[], object]], repeats: int, settle: int = 2
+) -> dict[str, float]:
+    """p50 ms per call of each function over ``repeats`` calls, taken in turns of up to ten
+    calls each. Each turn starts with ``settle`` untimed calls: the threads of the runtime that
+    ran before go on spinning for a moment and would be charged to this one."""
+    turn = max(1, min(10, repeats // 4))
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    while any(len(t) < repeats for t in times.values()):
+        for name, fn in fns.items():
+            for _ in range(settle):
+                fn()
+            for _ in range(min(turn, repeats - len(times[name]))):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(t) * 1e3) for name, t in times.items()}
+
+
+def multiply_accumulates(converted: Path, input_hw: int) -> int:
+    """Multiply-accumulates of one forward pass of a converted network (its convolutions; the
+    element-wise operations are a rounding error next to them)."""
+    from trg_ros.core.tflite.convert import load_converted
+
+    net, total = load_converted(converted), 0
+
+    def count(conv: torch.nn.Module, _: object, out: torch.Tensor) -> None:
+        nonlocal total
+        total += out.numel() * int(np.prod(conv.weight.shape[1:]))
+
+    for conv in net.convs.values():
+        conv.register_forward_hook(count)
+    with torch.inference_mode():
+        net(torch.zeros(1, 3, input_hw, input_hw))
+    return total
+
+
+def matmul_gflops(size: int = 1536, repeats: int = 5) -> float:
+    """This machine's float32 rate on a large matrix product in PyTorch (its threads)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    ms = alternating({"matmul": lambda: a @ b}, repeats)["matmul"]
+    return 2 * size**3 / (ms * 1e-3) / 1e9
+
+
+def onnxruntime_run(converted: Path, input_hw: int) -> Run | None:
+    """onnxruntime on an ONNX export of the PyTorch conversion, fed the TFLite (NHWC) layout
+    like litert; None where onnx/onnxruntime are not installed."""
+    if not onnx_available():
+        return None
+    from trg_ros.core.model.onnx import OPSET, cpu_session
+    from trg_ros.core.tflite.convert import load_converted
+
+    class Nhwc(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = load_converted(converted)
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            return tuple(self.net(x.permute(0, 3, 1, 2)))
+
+    def export(path: Path) -> None:
+        with warnings.catch_warnings():
+            # the legacy exporter's deprecation, and its note on a Slice it leaves unfolded:
+            # neither changes what the graph computes
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            torch.onnx.export(
+                Nhwc(),
+                (torch.zeros(1, input_hw, input_hw, 3),),
+                str(path),
+                opset_version=OPSET,
+                dynamo=False,
+                input_names=["x"],
+                dynamic_axes={"x": {0: "batch"}},
+            )
+
+    session = cpu_session(export, torch.get_num_threads())
+    return lambda x: session.run(None, {"x": x})
+
+
+def _compare(
+    ms: dict[str, float], runtimes: list[str], macs: int, whole: str
+) -> list[dict[str, Any]]:
+    """One row per runtime from ``alternating``'s times of "<runtime> net" and, for the runtimes
+    that run in the product, "<runtime> <whole>"; ratios against the PyTorch conversion."""
+    rows = []
+    for rt in runtimes:
+        net_ms, whole_ms = ms[f"{rt} net"], ms.get(f"{rt} {whole}")
+        row: dict[str, Any] = {"runtime": rt, "net_ms": net_ms, f"{whole}_ms": whole_ms}
+        row["net_speedup"] = ms["torch net"] / net_ms
+        row["speedup"] = ms[f"torch {whole}"] / whole_ms if whole_ms else None
+        row["gflops"] = 2 * macs / (net_ms * 1e-3) / 1e9
+        rows.append(row)
+    return rows
+
+
+def _cells(row: dict[str, Any], whole: str) -> list[str]:
+    cells = [f"{row['net_ms']:.2f}", f"{row['net_speedup']:.2f}x", f"{row['gflops']:.0f}"]
+    if row[f"{whole}_ms"] is None:
+        return [*cells, "-", "-"]
+    return [*cells, f"{row[f'{whole}_ms']:.2f}", f"{row['speedup']:.2f}x"]
+
+
+def _title(what: str, info: dict[str, Any]) -> str:
+    return (
+        f"{what}, p50 (baseline: the PyTorch conversion; onnxruntime runs its ONNX export, "
+        f"network only; float32 matrix product here: {info['matmul_gflops']:.0f} GFLOP/s)"
+    )
 
 
 def detector(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     """BlazeFace per frame with each runtime; ratios against the PyTorch conversion."""
-    from trg_ros.core.detect.blazeface import BlazeFace, letterbox
+    from trg_ros.core.detect.blazeface import INPUT_SIZE, BlazeFace, letterbox
 
     device = resolve_device(args.device)
-    info = machine_info(device)
+    info = machine_info(device) | {"matmul_gflops": matmul_gflops()}
     nets = {rt: BlazeFace(files.detector, device=device, runtime=rt) for rt in _runtimes(device)}
+    ort = onnxruntime_run(files.detector, INPUT_SIZE) if device.type == "cpu" else None
+    runtimes = [*nets, *(["onnxruntime"] if ort else [])]
+    macs = multiply_accumulates(files.detector, INPUT_SIZE)
     rows, results = [], []
     for w, h in ((640, 480), (1280, 720), (1920, 1080)):
         canvas = _canvas(w, h)
         inp = letterbox(canvas)[0][None]
-        base = None
+        fns: dict[str, Callable[[], object]] = {}
         for rt, net in nets.items():
-            t_raw = _p50(lambda n=net, x=inp: n.raw(x), args.repeats)
-            t_all = _p50(lambda n=net, c=canvas: n.detect(c), args.repeats)
-            base = base or t_all
-            row = {"size": f"{w}x{h}", "runtime": rt, "net_ms": t_raw, "detect_ms": t_all}
-            row |= {"speedup": base / t_all, "faces": len(net.detect(canvas))}
-            results.append(row)
-            cells = [row["size"], rt, f"{t_raw:.2f}", f"{t_all:.2f}"]
-            rows.append([*cells, f"{base / t_all:.2f}x", row["faces"]])
+            fns[f"{rt} net"] = lambda n=net, x=inp: n.raw(x)
+            fns[f"{rt} detect"] = lambda n=net, c=canvas: n.detect(c)
+        if ort:
+            fns["onnxruntime net"] = lambda x=inp: ort(x)
+        for row in _compare(alternating(fns, args.repeats), runtimes, macs, "detect"):
+            found = len(nets[row["runtime"]].detect(canvas)) if row["runtime"] in nets else "-"
+            results.append({"size": f"{w}x{h}", **row, "faces": found})
+            rows.append([f"{w}x{h}", row["runtime"], *_cells(row, "detect"), found])
     print_table(
-        "BlazeFace full-range per frame, p50 (baseline: the PyTorch conversion)",
-        ["image", "runtime", "net ms", "detect ms", "vs torch", "faces"],
+        _title("BlazeFace full-range per frame", info),
+        [
+            "image",
+            "runtime",
+            "net ms",
+            "net vs torch",
+            "GFLOP/s",
+            "detect ms",
+            "vs torch",
+            "faces",
+        ],
         rows,
     )
     return {"machine": info, "detector": results}
@@ -71,34 +201,35 @@ def facemesh(
     """FaceMesh latency per face (crop, network, projection) for 1..8 faces of a frame, with
     each runtime; prints a table and returns the rows."""
     from trg_ros.core.detect.blazeface import BlazeFace
-    from trg_ros.core.facemesh.landmarker import FaceLandmarker, roi_from_detection
+    from trg_ros.core.facemesh.landmarker import INPUT_SIZE, FaceLandmarker, roi_from_detection
 
     dev = resolve_device(device)
+    info = machine_info(dev) | {"matmul_gflops": matmul_gflops()}
     image = sample_image()
     found = BlazeFace(Path(data_dir) / str(assets.BLAZEFACE.members[0].converted_name))
     roi = roi_from_detection(found.detect(image)[0])
+    marks = {rt: FaceLandmarker.from_dir(data_dir, dev, rt) for rt in _runtimes(dev)}
+    converted = Path(data_dir) / str(assets.FACE_LANDMARKER.members[0].converted_name)
+    ort = onnxruntime_run(converted, INPUT_SIZE) if dev.type == "cpu" else None
+    runtimes = [*marks, *(["onnxruntime"] if ort else [])]
+    macs = multiply_accumulates(converted, INPUT_SIZE)
+    crop = marks["torch"].crop(image, roi)
     rows, results = [], []
-    base: dict[int, float] = {}
-    for rt in _runtimes(dev):
-        landmarker = FaceLandmarker.from_dir(data_dir, dev, rt)
-        crop = landmarker.crop(image, roi)
-        for n in faces:
-            batch = np.repeat(crop[None], n, 0)
-            t_net = summary(measure(lambda m=landmarker, b=batch: m.net.run(b), repeats), n)
-            t_all = summary(
-                measure(lambda m=landmarker, k=n: m.landmarks(image, [roi] * k), repeats), n
-            )
-            ms = 1e3 / t_all["per_s"]
-            base.setdefault(n, ms)  # the PyTorch conversion runs first
-            row = {"runtime": rt, "faces": n, "net_ms_per_face": 1e3 / t_net["per_s"]}
-            row |= {"ms_per_face": ms, "p90_ms_per_face": t_all["p90_ms"] / n}
-            row["speedup"] = base[n] / ms
-            results.append(row)
-            cells = [row["net_ms_per_face"], ms, row["p90_ms_per_face"]]
-            rows.append([rt, n, *(f"{v:.2f}" for v in cells), f"{row['speedup']:.2f}x"])
+    for n in faces:
+        batch = np.repeat(crop[None], n, 0)
+        fns: dict[str, Callable[[], object]] = {}
+        for rt, mark in marks.items():
+            fns[f"{rt} net"] = lambda m=mark, b=batch: m.net.run(b)
+            fns[f"{rt} landmarks"] = lambda m=mark, k=n: m.landmarks(image, [roi] * k)
+        if ort:
+            fns["onnxruntime net"] = lambda b=batch: ort(b)
+        per_face = {k: v / n for k, v in alternating(fns, repeats).items()}
+        for row in _compare(per_face, runtimes, macs, "landmarks"):
+            results.append({"faces": n, **row})
+            rows.append([row["runtime"], n, *_cells(row, "landmarks")])
     print_table(
-        f"FaceMesh v2 per face ({dev}, {torch.get_num_threads()} threads), p50; baseline: torch",
-        ["runtime", "faces", "net ms/face", "total ms/face", "p90 ms/face", "vs torch"],
+        _title(f"FaceMesh v2 per face ({dev}, {torch.get_num_threads()} threads)", info),
+        ["runtime", "faces", "net ms", "net vs torch", "GFLOP/s", "landmarks ms", "vs torch"],
         rows,
     )
-    return {"machine": machine_info(dev), "facemesh": results}
+    return {"machine": info, "facemesh": results}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,14 +64,20 @@ def export_onnx(model: TRGNet, path: Path) -> None:
         )
 
 
-def onnx_session(model: TRGNet, threads: int = 0) -> Any:
-    """An onnxruntime CPU session of ``model``, exported through a temporary file that is
-    gone when this returns (onnxruntime keeps the graph in memory)."""
+def cpu_session(export: Callable[[Path], None], threads: int = 0) -> Any:
+    """An onnxruntime CPU session of the graph ``export`` writes to the path it is given,
+    through a temporary file that is gone when this returns (onnxruntime keeps the graph in
+    memory)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     with tempfile.TemporaryDirectory(prefix="trg_onnx_") as tmp:
-        path = Path(tmp) / "trg.onnx"
-        export_onnx(model, path)
+        path = Path(tmp) / "graph.onnx"
+        export(path)
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def onnx_session(model: TRGNet, threads: int = 0) -> Any:
+    """An onnxruntime CPU session of TRG."""
+    return cpu_session(lambda path: export_onnx(model, path), threads)
