@@ -119,8 +119,10 @@ def test_facemesh_model_end_to_end(
     node_process, collector_factory, facemesh_model_dir: Path, tmp_path: Path
 ) -> None:
     """The bundled estimator through the real node: same topics, its own dense points, its
-    name in every message and in diagnostics, and a pose that faces the camera."""
-    node_process("model:=facemesh")
+    name in every message and in diagnostics, and a pose that faces the camera. Both TFLite
+    networks run as their PyTorch conversions here (``tflite_runtime:=torch``; the TRG test
+    above and the bench run them with litert)."""
+    node_process("model:=facemesh", "tflite_runtime:=torch")
     col = collector_factory({**TOPICS, "/tf": (TFMessage, TF_QOS)})
     pub_img = col.publisher(Image, "image")
     pub_info = col.publisher(CameraInfo, "camera_info")
@@ -151,3 +153,5 @@ def test_facemesh_model_end_to_end(
     )
     log = (tmp_path / "node0.log").read_text()
     assert "head pose by facemesh" in log and "model=facemesh asked for" in log
+    assert "faces by BlazeFace (torch)" in log, log[-3000:]
+    assert "face_landmarks_detector runs with torch (cpu): asked for" in log, log[-3000:]

@@ -24,6 +24,7 @@ def test_yaml_matches_dataclass_defaults() -> None:
     [
         ("max_faces", 0, "max_faces"),
         ("principal_point", "centre", "allowed"),
+        ("tflite_runtime", "onnxruntime", "allowed"),
         ("device", "tpu", "device"),
         ("face_frame_prefix", "1_", "letter"),
         ("detection_threshold", 1.5, "outside"),

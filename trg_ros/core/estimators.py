@@ -10,7 +10,11 @@ from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
 
 
 def load_estimator(
-    model: str, files: ModelFiles, config: EstimatorConfig, weights_given: bool = False
+    model: str,
+    files: ModelFiles,
+    config: EstimatorConfig,
+    weights_given: bool = False,
+    tflite_runtime: str = "auto",
 ) -> tuple[Estimator, str]:
     """Load the estimator ``model`` asks for and say why it is that one.
 
@@ -21,6 +25,7 @@ def load_estimator(
         config: TRG's settings (its ``device`` applies to FaceMesh too).
         weights_given: the user named a checkpoint: ``auto`` then means TRG, so a mistyped
             path fails loudly instead of quietly running FaceMesh.
+        tflite_runtime: how FaceMesh's network runs (see :mod:`trg_ros.core.tflite.runtime`).
 
     Returns:
         The estimator and a sentence for the log (which one, and why).
@@ -47,4 +52,4 @@ def load_estimator(
     if model == "trg":
         return TRGEstimator.from_files(files, config), why
     device = resolve_device(config.device)
-    return FaceMeshEstimator.from_dir(files.data_dir, device), why
+    return FaceMeshEstimator.from_dir(files.data_dir, device, tflite_runtime), why

@@ -26,6 +26,7 @@ from trg_ros.core.model.estimator import EstimatorConfig
 from trg_ros.core.model.runtime import RUNTIMES
 from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 from trg_ros.core.smoothing import OneEuroConfig
+from trg_ros.core.tflite.runtime import RUNTIMES as TFLITE_RUNTIMES
 from trg_ros.core.track import TrackerConfig
 
 
@@ -83,6 +84,13 @@ class NodeParams:
         "how TRG runs: auto (on the CPU in fp32, the faster of onnxruntime and PyTorch, "
         "measured at configure; else PyTorch), torch or onnxruntime",
         choices=RUNTIMES,
+        live=False,
+    )
+    tflite_runtime: str = _p(
+        "auto",
+        "how BlazeFace and FaceMesh run: auto (ai-edge-litert with XNNPACK on the CPU; their "
+        "PyTorch conversion on CUDA or where litert is missing), litert or torch",
+        choices=TFLITE_RUNTIMES,
         live=False,
     )
     principal_point: str = _p(
@@ -260,8 +268,15 @@ def build_pipeline(p: NodeParams, namespace: str) -> tuple[HeadPosePipeline, str
     """
     files = assets.ModelFiles.in_dir(p.data_dir, p.weights, p.checkpoint)
     config = EstimatorConfig(p.device, p.half, p.principal_point, p.precision, runtime=p.runtime)
-    estimator, why = load_estimator(p.model, files, config, weights_given=bool(p.weights))
-    detector = BlazeFace(files.detector, BlazeFaceConfig(p.detection_threshold), estimator.device)
+    estimator, why = load_estimator(
+        p.model, files, config, weights_given=bool(p.weights), tflite_runtime=p.tflite_runtime
+    )
+    detector = BlazeFace(
+        files.detector,
+        BlazeFaceConfig(p.detection_threshold),
+        estimator.device,
+        runtime=p.tflite_runtime,
+    )
     source = files.weights if estimator.name == "trg" else files.data_dir
     summary = (
         f"head pose by {estimator.name} on {estimator.device} ({why}); "

@@ -45,16 +45,20 @@ def _canvas(w: int, h: int) -> np.ndarray:
 
 
 def alternating(
-    fns: dict[str, Callable[[], object]], repeats: int, settle: int = 2
+    fns: dict[str, Callable[[], object]], repeats: int, settle_s: float = 0.015
 ) -> dict[str, float]:
     """p50 ms per call of each function over ``repeats`` calls, taken in turns of up to ten
-    calls each. Each turn starts with ``settle`` untimed calls: the threads of the runtime that
-    ran before go on spinning for a moment and would be charged to this one."""
+    calls each. Each turn starts with untimed calls for ``settle_s``: the threads of the runtime
+    that ran before go on spinning for about that long (OpenMP's wait policy) and would be
+    charged to this one (measured: the first BlazeFace call after a PyTorch op takes twice as
+    long, and it takes 10-15 ms to settle)."""
     turn = max(1, min(10, repeats // 4))
     times: dict[str, list[float]] = {name: [] for name in fns}
     while any(len(t) < repeats for t in times.values()):
         for name, fn in fns.items():
-            for _ in range(settle):
+            start = time.perf_counter()
+            fn()
+            while time.perf_counter() - start < settle_s:
                 fn()
             for _ in range(min(turn, repeats - len(times[name]))):
                 t0 = time.perf_counter()
