@@ -82,17 +82,22 @@ def test_two_cameras_side_by_side(
     assert not stamps1 & {key(m.header) for m in col.get("/cam2/heads")}
 
 
+def launch_on_cpu(
+    ament_prefix: Path, model_dir: Path, tmp_path: Path, *args: str
+) -> tuple[Launched, dict[str, str]]:
+    """``ros2 launch trg_ros head_pose.launch.py ARGS device:=cpu`` with ``model_dir`` as the
+    asset cache, its output in ``tmp_path``; the launch and its environment."""
+    env = prefix_env(ament_prefix) | {"TRG_ROS_HOME": str(model_dir)}
+    command = ["trg_ros", "head_pose.launch.py", *args, "device:=cpu"]
+    return Launched(command, env, tmp_path / "launch.log"), env
+
+
 def test_bad_parameter_ends_the_node_with_one_line(
     ament_prefix: Path, ros2_cli: None, model_dir: Path, tmp_path: Path
 ) -> None:
     params = tmp_path / "bad.yaml"
     params.write_text("/**:\n  ros__parameters:\n    principal_point: centre\n")
-    env = prefix_env(ament_prefix) | {"TRG_ROS_HOME": str(model_dir)}
-    launch = Launched(
-        ["trg_ros", "head_pose.launch.py", f"params_file:={params}", "device:=cpu"],
-        env,
-        tmp_path / "launch.log",
-    )
+    launch, _ = launch_on_cpu(ament_prefix, model_dir, tmp_path, f"params_file:={params}")
     try:
         launch.proc.wait(60)  # launch ends when its only node has died
     finally:
@@ -131,12 +136,7 @@ def test_a_failed_first_configure_leaves_later_transitions_to_the_user(
 
     broken = tmp_path / "broken.bin"
     broken.write_bytes((model_dir / "state_dict.bin").read_bytes()[:4096])
-    env = prefix_env(ament_prefix) | {"TRG_ROS_HOME": str(model_dir)}
-    launch = Launched(
-        ["trg_ros", "head_pose.launch.py", f"weights:={broken}", "device:=cpu"],
-        env,
-        tmp_path / "launch.log",
-    )
+    launch, env = launch_on_cpu(ament_prefix, model_dir, tmp_path, f"weights:={broken}")
     try:
         got = ros2("lifecycle", "get", "/trg_head_pose", env=env, ok=lambda out: bool(out))
         assert got.stdout.startswith("unconfigured"), got.stdout + launch.text()

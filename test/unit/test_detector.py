@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
+from tflite_runtimes import TFLITE_RUNTIMES, tflite_runtime
 
 from trg_ros.core.boxes import iou
 from trg_ros.core.detect.blazeface import BlazeFace, letterbox
@@ -26,17 +27,10 @@ def rgb(name: str) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
-@pytest.fixture(
-    scope="module", params=["torch", "litert", pytest.param("cuda", marks=pytest.mark.gpu)]
-)
+@pytest.fixture(scope="module", params=TFLITE_RUNTIMES)
 def detector(detector_weights: Path, request: pytest.FixtureRequest) -> Iterator[BlazeFace]:
-    """Each runtime; ``cuda`` is the PyTorch conversion on the GPU, held to the same bounds
-    with TF32 off."""
-    if request.param == "litert":
-        pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert not installed")
-    on_gpu = request.param == "cuda"
-    runtime = "torch" if on_gpu else request.param
-    found = BlazeFace(detector_weights, device="cuda" if on_gpu else "cpu", runtime=runtime)
+    device, runtime = tflite_runtime(request)
+    found = BlazeFace(detector_weights, device=device, runtime=runtime)
     assert found.net.runtime == runtime
     with tf32():
         yield found

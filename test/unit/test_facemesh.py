@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+from tflite_runtimes import TFLITE_RUNTIMES, tflite_runtime
 
 from trg_ros.core.boxes import iou
 from trg_ros.core.detect.base import Detection
@@ -32,17 +33,10 @@ LANDMARK_ATOL = 5e-4
 LOGIT_ATOL = 1e-4
 
 
-@pytest.fixture(
-    scope="module", params=["torch", "litert", pytest.param("cuda", marks=pytest.mark.gpu)]
-)
+@pytest.fixture(scope="module", params=TFLITE_RUNTIMES)
 def landmarker(facemesh_dir: Path, request: pytest.FixtureRequest) -> Iterator[FaceLandmarker]:
-    """Each runtime; ``cuda`` is the PyTorch conversion on the GPU, held to the same bounds
-    with TF32 off."""
-    if request.param == "litert":
-        pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert not installed")
-    on_gpu = request.param == "cuda"
-    runtime = "torch" if on_gpu else request.param
-    found = FaceLandmarker.from_dir(facemesh_dir, "cuda" if on_gpu else "cpu", runtime)
+    device, runtime = tflite_runtime(request)
+    found = FaceLandmarker.from_dir(facemesh_dir, device, runtime)
     assert found.net.runtime == runtime
     with tf32():
         yield found
