@@ -200,7 +200,7 @@ def test_latency_bench_prints_every_runtime(
         (rt, n) for n in (1, 2) for rt in runtimes
     ]
     for r in rows:
-        assert r["net_ms"] > 0 and r["gflops"] > 0, r
+        assert r["net_ms"] > 0 and r["gflops"] > 0 and r["of_matmul"] > 0, r
         # onnxruntime is timed on the network alone: it does not run in the product
         assert (r["landmarks_ms"] is None) == (r["runtime"] == "onnxruntime"), r
     torch_rows = [r for r in rows if r["runtime"] == "torch"]

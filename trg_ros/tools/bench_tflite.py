@@ -29,6 +29,10 @@ from trg_ros.tools.bench import machine_info, print_table
 from trg_ros.tools.sources import sample_image
 
 Run = Callable[[np.ndarray], list[np.ndarray]]
+MATMUL = 1024  # side of the yardstick's matrices
+# The networks take 1-10 ms a call: each is timed this many times --repeats, in more turns, so
+# that a machine whose speed drifts averages out.
+CALLS_PER_REPEAT = 5
 
 
 def _runtimes(device: torch.device) -> list[str]:
@@ -85,11 +89,11 @@ def multiply_accumulates(converted: Path, input_hw: int) -> int:
     return total
 
 
-def matmul_gflops(size: int = 1536, repeats: int = 5) -> float:
-    """This machine's float32 rate on a large matrix product in PyTorch (its threads)."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    ms = alternating({"matmul": lambda: a @ b}, repeats)["matmul"]
-    return 2 * size**3 / (ms * 1e-3) / 1e9
+def matmul() -> Callable[[], object]:
+    """A float32 matrix product in PyTorch on the CPU (its threads): timed in the same turns as
+    the networks, it says what the cores could do at that moment."""
+    a, b = torch.randn(MATMUL, MATMUL), torch.randn(MATMUL, MATMUL)
+    return lambda: a @ b
 
 
 def onnxruntime_run(converted: Path, input_hw: int) -> Run | None:
@@ -129,33 +133,41 @@ def onnxruntime_run(converted: Path, input_hw: int) -> Run | None:
 
 
 def _compare(
-    ms: dict[str, float], runtimes: list[str], macs: int, whole: str
+    ms: dict[str, float], runtimes: list[str], macs: int, whole: str, faces: int = 1
 ) -> list[dict[str, Any]]:
     """One row per runtime from ``alternating``'s times of "<runtime> net" and, for the runtimes
-    that run in the product, "<runtime> <whole>"; ratios against the PyTorch conversion."""
+    that run in the product, "<runtime> <whole>" (per face); ratios against the PyTorch
+    conversion, and each network's arithmetic rate against "matmul" of the same turns."""
+    matmul_gflops = 2 * MATMUL**3 / 1e9 / (ms["matmul"] * 1e-3) if "matmul" in ms else None
+    per_face = {k: v / faces for k, v in ms.items() if k != "matmul"}
     rows = []
     for rt in runtimes:
-        net_ms, whole_ms = ms[f"{rt} net"], ms.get(f"{rt} {whole}")
+        net_ms, whole_ms = per_face[f"{rt} net"], per_face.get(f"{rt} {whole}")
         row: dict[str, Any] = {"runtime": rt, "net_ms": net_ms, f"{whole}_ms": whole_ms}
-        row["net_speedup"] = ms["torch net"] / net_ms
-        row["speedup"] = ms[f"torch {whole}"] / whole_ms if whole_ms else None
+        row["net_speedup"] = per_face["torch net"] / net_ms
+        row["speedup"] = per_face[f"torch {whole}"] / whole_ms if whole_ms else None
         row["gflops"] = 2 * macs / (net_ms * 1e-3) / 1e9
+        row["of_matmul"] = row["gflops"] / matmul_gflops if matmul_gflops else None
         rows.append(row)
     return rows
 
 
 def _cells(row: dict[str, Any], whole: str) -> list[str]:
-    cells = [f"{row['net_ms']:.2f}", f"{row['net_speedup']:.2f}x", f"{row['gflops']:.0f}"]
+    cells = [f"{row['net_ms']:.2f}", f"{row['net_speedup']:.2f}x"]
+    cells += [f"{row['gflops']:.0f}", f"{row['of_matmul']:.0%}" if row["of_matmul"] else "-"]
     if row[f"{whole}_ms"] is None:
         return [*cells, "-", "-"]
     return [*cells, f"{row[f'{whole}_ms']:.2f}", f"{row['speedup']:.2f}x"]
 
 
-def _title(what: str, info: dict[str, Any]) -> str:
+def _title(what: str) -> str:
     return (
         f"{what}, p50 (baseline: the PyTorch conversion; onnxruntime runs its ONNX export, "
-        f"network only; float32 matrix product here: {info['matmul_gflops']:.0f} GFLOP/s)"
+        f"network only; of matmul: against a {MATMUL}^3 float32 matrix product in the same turns)"
     )
+
+
+NET_COLUMNS = ["net ms", "net vs torch", "GFLOP/s", "of matmul"]
 
 
 def detector(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
@@ -163,7 +175,7 @@ def detector(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, An
     from trg_ros.core.detect.blazeface import INPUT_SIZE, BlazeFace, letterbox
 
     device = resolve_device(args.device)
-    info = machine_info(device) | {"matmul_gflops": matmul_gflops()}
+    info = machine_info(device)
     nets = {rt: BlazeFace(files.detector, device=device, runtime=rt) for rt in _runtimes(device)}
     ort = onnxruntime_run(files.detector, INPUT_SIZE) if device.type == "cpu" else None
     runtimes = [*nets, *(["onnxruntime"] if ort else [])]
@@ -172,28 +184,20 @@ def detector(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, An
     for w, h in ((640, 480), (1280, 720), (1920, 1080)):
         canvas = _canvas(w, h)
         inp = letterbox(canvas)[0][None]
-        fns: dict[str, Callable[[], object]] = {}
+        fns = {"matmul": matmul()} if device.type == "cpu" else {}
         for rt, net in nets.items():
             fns[f"{rt} net"] = lambda n=net, x=inp: n.raw(x)
             fns[f"{rt} detect"] = lambda n=net, c=canvas: n.detect(c)
         if ort:
             fns["onnxruntime net"] = lambda x=inp: ort(x)
-        for row in _compare(alternating(fns, args.repeats), runtimes, macs, "detect"):
+        ms = alternating(fns, args.repeats * CALLS_PER_REPEAT)
+        for row in _compare(ms, runtimes, macs, "detect"):
             found = len(nets[row["runtime"]].detect(canvas)) if row["runtime"] in nets else "-"
             results.append({"size": f"{w}x{h}", **row, "faces": found})
             rows.append([f"{w}x{h}", row["runtime"], *_cells(row, "detect"), found])
     print_table(
-        _title("BlazeFace full-range per frame", info),
-        [
-            "image",
-            "runtime",
-            "net ms",
-            "net vs torch",
-            "GFLOP/s",
-            "detect ms",
-            "vs torch",
-            "faces",
-        ],
+        _title("BlazeFace full-range per frame"),
+        ["image", "runtime", *NET_COLUMNS, "detect ms", "vs torch", "faces"],
         rows,
     )
     return {"machine": info, "detector": results}
@@ -208,7 +212,7 @@ def facemesh(
     from trg_ros.core.facemesh.landmarker import INPUT_SIZE, FaceLandmarker, roi_from_detection
 
     dev = resolve_device(device)
-    info = machine_info(dev) | {"matmul_gflops": matmul_gflops()}
+    info = machine_info(dev)
     image = sample_image()
     found = BlazeFace(Path(data_dir) / str(assets.BLAZEFACE.members[0].converted_name))
     roi = roi_from_detection(found.detect(image)[0])
@@ -221,19 +225,19 @@ def facemesh(
     rows, results = [], []
     for n in faces:
         batch = np.repeat(crop[None], n, 0)
-        fns: dict[str, Callable[[], object]] = {}
+        fns = {"matmul": matmul()} if dev.type == "cpu" else {}
         for rt, mark in marks.items():
             fns[f"{rt} net"] = lambda m=mark, b=batch: m.net.run(b)
             fns[f"{rt} landmarks"] = lambda m=mark, k=n: m.landmarks(image, [roi] * k)
         if ort:
             fns["onnxruntime net"] = lambda b=batch: ort(b)
-        per_face = {k: v / n for k, v in alternating(fns, repeats).items()}
-        for row in _compare(per_face, runtimes, macs, "landmarks"):
+        ms = alternating(fns, repeats * CALLS_PER_REPEAT)
+        for row in _compare(ms, runtimes, macs, "landmarks", n):
             results.append({"faces": n, **row})
             rows.append([row["runtime"], n, *_cells(row, "landmarks")])
     print_table(
-        _title(f"FaceMesh v2 per face ({dev}, {torch.get_num_threads()} threads)", info),
-        ["runtime", "faces", "net ms", "net vs torch", "GFLOP/s", "landmarks ms", "vs torch"],
+        _title(f"FaceMesh v2 per face ({dev}, {torch.get_num_threads()} threads)"),
+        ["runtime", "faces", *NET_COLUMNS, "landmarks ms", "vs torch"],
         rows,
     )
     return {"machine": info, "facemesh": results}
