@@ -96,3 +96,22 @@ def test_no_face_no_detection(detector: BlazeFace, name: str) -> None:
 def test_odd_sizes_do_not_crash(detector: BlazeFace) -> None:
     for shape in ((1, 1, 3), (3, 2000, 3), (2000, 5, 3)):
         assert detector.detect(np.zeros(shape, np.uint8)) == []
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1920, 1080), (1001, 751), (480, 640)])
+def test_letterbox_is_an_anti_aliased_fit(size: tuple[int, int]) -> None:
+    """The cheap resize stays close to INTER_AREA (what MediaPipe's own letterbox averages
+    like), the padding is black, and scale/padding place the image where it lands."""
+    import cv2
+
+    w, h = size
+    image = cv2.resize(rgb("astronaut"), (w, h), interpolation=cv2.INTER_LINEAR)
+    inp, scale, px, py = letterbox(image)
+    nw, nh = round(w * scale), round(h * scale)
+    assert max(nw, nh) == 192 and (px, py) == ((192 - nw) // 2, (192 - nh) // 2)
+    got = (inp[int(py) : int(py) + nh, int(px) : int(px) + nw] + 1.0) * 127.5
+    want = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    assert np.abs(got - want).mean() < 2.0
+    padding = np.ones((192, 192), bool)
+    padding[int(py) : int(py) + nh, int(px) : int(px) + nw] = False
+    assert (inp[padding] == -1.0).all()

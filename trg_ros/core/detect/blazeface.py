@@ -66,11 +66,13 @@ def letterbox(image_rgb: np.ndarray) -> tuple[np.ndarray, float, float, float]:
     h, w = image_rgb.shape[:2]
     scale = INPUT_SIZE / max(h, w)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    # Anti-aliased like INTER_AREA (within ~1.5 grey levels) at a fifth of its cost: halve
-    # with Gaussian pyramids while at least twice too large, then bilinear.
+    # Anti-aliased like INTER_AREA (a mean 1-2 grey levels from it) at a fraction of its cost:
+    # halve with INTER_AREA while at least twice too large (2 x 2 means, its fast path for even
+    # sizes), then bilinear.
     small = image_rgb
     while small.shape[1] >= 2 * nw and small.shape[0] >= 2 * nh:
-        small = cv2.pyrDown(small)
+        half = (small.shape[1] // 2, small.shape[0] // 2)
+        small = cv2.resize(small, half, interpolation=cv2.INTER_AREA)
     resized = cv2.resize(small, (nw, nh), interpolation=cv2.INTER_LINEAR)
     canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
     px, py = (INPUT_SIZE - nw) // 2, (INPUT_SIZE - nh) // 2
