@@ -88,3 +88,14 @@ def test_paths_onnxruntime_cannot_take_stay_on_torch(net) -> None:
 def test_unknown_runtime_is_rejected() -> None:
     with pytest.raises(ValueError, match="runtime must be one of"):
         EstimatorConfig("cpu", runtime="tensorrt")
+
+
+@pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")
+def test_onnxruntime_threads_stop_spinning_when_a_run_returns(net) -> None:
+    """Left spinning, they would slow down whatever the node runs next (the next frame's
+    detector, publishing)."""
+    from trg_ros.core.model.onnx import onnx_session
+
+    options = onnx_session(net, threads=2).get_session_options()
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+    assert options.intra_op_num_threads == 2
