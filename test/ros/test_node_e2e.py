@@ -21,6 +21,7 @@ from tf2_msgs.msg import TFMessage
 from trg_ros.msg import HeadPoseArray
 from visualization_msgs.msg import Marker, MarkerArray
 
+from trg_ros.core.tflite.runtime import litert_available
 from trg_ros.ros.convert import rgb_to_image
 from trg_ros.ros.tf import TF_QOS
 
@@ -115,14 +116,14 @@ def test_real_face_end_to_end(node_process, collector_factory, tmp_path: Path) -
     assert status.name.endswith("head pose") and status.hardware_id == "cpu"
 
 
+@pytest.mark.parametrize("tflite_runtime", ["auto", "torch"])
 def test_facemesh_model_end_to_end(
-    node_process, collector_factory, facemesh_model_dir: Path, tmp_path: Path
+    node_process, collector_factory, facemesh_model_dir: Path, tmp_path: Path, tflite_runtime: str
 ) -> None:
     """The bundled estimator through the real node: same topics, its own dense points, its
-    name in every message and in diagnostics, and a pose that faces the camera. Both TFLite
-    networks run as their PyTorch conversions here (``tflite_runtime:=torch``; the TRG test
-    above and the bench run them with litert)."""
-    node_process("model:=facemesh", "tflite_runtime:=torch")
+    name in every message and in diagnostics, and a pose that faces the camera; with both
+    TFLite networks on litert (``auto`` on the CPU) and on their PyTorch conversions."""
+    node_process("model:=facemesh", f"tflite_runtime:={tflite_runtime}")
     col = collector_factory({**TOPICS, "/tf": (TFMessage, TF_QOS)})
     pub_img = col.publisher(Image, "image")
     pub_info = col.publisher(CameraInfo, "camera_info")
@@ -153,5 +154,6 @@ def test_facemesh_model_end_to_end(
     )
     log = (tmp_path / "node0.log").read_text()
     assert "head pose by facemesh" in log and "model=facemesh asked for" in log
-    assert "faces by BlazeFace (torch)" in log, log[-3000:]
-    assert "face_landmarks_detector runs with torch (cpu): asked for" in log, log[-3000:]
+    runs = "litert" if tflite_runtime == "auto" and litert_available() else "torch"
+    assert f"faces by BlazeFace ({runs})" in log, log[-3000:]
+    assert f"face_landmarks_detector runs with {runs}" in log, log[-3000:]

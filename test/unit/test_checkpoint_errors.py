@@ -65,14 +65,18 @@ def test_valid_checkpoint_loads_strictly(model_dir: Path, tmp_path: Path) -> Non
     assert not load(model_dir, tmp_path / "ok.bin").training
 
 
-def test_the_cli_says_it_in_one_line_and_exits_1(
-    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from trg_ros import cli
+def test_the_cli_says_it_in_one_line_and_exits_1(model_dir: Path, tmp_path: Path) -> None:
+    """As a user's shell sees it: the last line names the file, no trace (that is for -v)."""
+    import subprocess
+    import sys
 
     (tmp_path / "w.bin").write_bytes(b"not a checkpoint")
-    argv = ["bench", "--model-only", "--device", "cpu", "--data-dir", str(model_dir)]
-    assert cli.main([*argv, "--weights", str(tmp_path / "w.bin")]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("trg-ros bench: ") and "w.bin" in err, err
-    assert "\n" not in err and "Traceback" not in err, err
+    command = [sys.executable, "-m", "trg_ros.cli", "bench", "--model-only", "--device", "cpu"]
+    command += ["--data-dir", str(model_dir), "--weights", str(tmp_path / "w.bin")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("trg-ros bench: ") and "w.bin" in last, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    verbose = subprocess.run([*command[:3], "-v", *command[3:]], capture_output=True, text=True)
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr, verbose.stderr

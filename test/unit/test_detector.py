@@ -98,20 +98,37 @@ def test_odd_sizes_do_not_crash(detector: BlazeFace) -> None:
         assert detector.detect(np.zeros(shape, np.uint8)) == []
 
 
-@pytest.mark.parametrize("size", [(640, 480), (1920, 1080), (1001, 751), (480, 640)])
-def test_letterbox_is_an_anti_aliased_fit(size: tuple[int, int]) -> None:
-    """The cheap resize stays close to INTER_AREA (what MediaPipe's own letterbox averages
-    like), the padding is black, and scale/padding place the image where it lands."""
+def letterboxed_vs_area(image: np.ndarray) -> tuple[float, float]:
+    """Mean grey-level distance to INTER_AREA of the letterbox and of a plain bilinear resize,
+    over the image's part of the letterbox (whose padding must be black)."""
     import cv2
 
-    w, h = size
-    image = cv2.resize(rgb("astronaut"), (w, h), interpolation=cv2.INTER_LINEAR)
+    h, w = image.shape[:2]
     inp, scale, px, py = letterbox(image)
     nw, nh = round(w * scale), round(h * scale)
     assert max(nw, nh) == 192 and (px, py) == ((192 - nw) // 2, (192 - nh) // 2)
-    got = (inp[int(py) : int(py) + nh, int(px) : int(px) + nw] + 1.0) * 127.5
+    inside = np.zeros((192, 192), bool)
+    inside[int(py) : int(py) + nh, int(px) : int(px) + nw] = True
+    assert (inp[~inside] == -1.0).all()
+    got = (inp[inside].reshape(nh, nw, 3) + 1.0) * 127.5
     want = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA).astype(np.float32)
-    assert np.abs(got - want).mean() < 2.0
-    padding = np.ones((192, 192), bool)
-    padding[int(py) : int(py) + nh, int(px) : int(px) + nw] = False
-    assert (inp[padding] == -1.0).all()
+    plain = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    return float(np.abs(got - want).mean()), float(np.abs(plain - want).mean())
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1920, 1080), (1001, 751), (480, 640)])
+def test_letterbox_is_an_anti_aliased_fit(size: tuple[int, int]) -> None:
+    """Close to INTER_AREA (what MediaPipe's letterbox averages like) on a photo, and on a
+    one-pixel checkerboard, where a plain bilinear resize aliases (the control)."""
+    import cv2
+
+    w, h = size
+    photo = cv2.resize(rgb("astronaut"), (w, h), interpolation=cv2.INTER_LINEAR)
+    ours, plain = letterboxed_vs_area(photo)
+    assert ours < 2.5 and ours < plain, (ours, plain)
+    if size == (1920, 1080):
+        return  # at exactly a tenth bilinear lands between pixels and averages it too
+    y, x = np.mgrid[:h, :w]
+    checker = np.repeat((((x + y) % 2) * 255).astype(np.uint8)[..., None], 3, 2)
+    ours, plain = letterboxed_vs_area(checker)
+    assert ours < 3.0 and plain > 20.0, (ours, plain)

@@ -91,9 +91,9 @@ def test_unknown_runtime_is_rejected() -> None:
 
 
 @pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")
-def test_onnxruntime_threads_stop_spinning_when_a_run_returns(net) -> None:
-    """Left spinning, they would slow down whatever the node runs next (the next frame's
-    detector, publishing)."""
+def test_onnxruntime_sessions_are_set_to_stop_spinning_when_a_run_returns(net) -> None:
+    """Left spinning, its threads slow down whatever the node runs next (the next frame's
+    detector, publishing; measured in the node, see ``cpu_session``)."""
     from trg_ros.core.model.onnx import onnx_session
 
     options = onnx_session(net, threads=2).get_session_options()

@@ -67,6 +67,13 @@ def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
         print(fmt.format(*r))
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="latency and throughput per stage and batch size")
     p.add_argument("--model-only", action="store_true", help="only the TRG network")
@@ -74,7 +81,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--facemesh", action="store_true", help="only the FaceMesh landmark network")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=None)
-    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument(
+        "--repeats",
+        type=_positive,
+        default=20,
+        help="timed calls per figure (five times as many for the TFLite networks)",
+    )
     add_model_files(p)
     p.add_argument("--json", type=Path, default=None, help="write the results here")
     p.add_argument("--plot", type=Path, default=None, help="draw the per-stage bars (PNG)")

@@ -162,30 +162,28 @@ def node_runs(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, A
     return out
 
 
-def _tflite_note(row: dict[str, Any], whole: str) -> str:
-    return (
-        f"{row[whole + '_ms']:.2f} ms; network {row['net_speedup']:.2f}x at "
-        f"{row['gflops']:.0f} GFLOP/s"
-    )
+def _tflite_goal(rows: list[dict[str, Any]], whole: str) -> tuple[float, str]:
+    """litert's speed-up over the PyTorch conversion and a note; where litert did not run (no
+    wheel, or not on the CPU), 1.0: the conversion is what runs."""
+    row = next((r for r in rows if r["runtime"] == "litert"), None)
+    if row is None:
+        return 1.0, "litert did not run here: the PyTorch conversion runs"
+    note = f"{row[whole + '_ms']:.2f} ms; network {row['net_speedup']:.2f}x at "
+    return row["speedup"], note + f"{row['gflops']:.0f} GFLOP/s"
 
 
 def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
     """Each goal of the bench as (measured, target, met)."""
     base = r["trg_forward"]["official-style fp32 eager"]
     node = r["node"]["trg"]["p50_ms"]
-    det = next(d for d in r["detector"] if d["size"] == "640x480" and d["runtime"] == "litert")
-    fm = next(f for f in r["facemesh"] if f["runtime"] == "litert")
+    det = _tflite_goal([d for d in r["detector"] if d["size"] == "640x480"], "detect")
+    fm = _tflite_goal([f for f in r["facemesh"] if f["faces"] == 1], "landmarks")
     msgs = max(m["ours_ms_per_face"] for m in r["messages"].values())
     fm_ms = r["facemesh_estimate_ms"]
     listed = [
         ("node image->pose p50 / bare TRG b1", node / base, 1.25, f"{node:.1f}/{base:.1f} ms"),
-        ("BlazeFace speed-up vs PyTorch", det["speedup"], 5.0, _tflite_note(det, "detect")),
-        (
-            "FaceMesh landmarks speed-up vs PyTorch",
-            fm["speedup"],
-            5.0,
-            _tflite_note(fm, "landmarks"),
-        ),
+        ("BlazeFace speed-up vs PyTorch", det[0], 5.0, det[1]),
+        ("FaceMesh landmarks speed-up vs PyTorch", fm[0], 5.0, fm[1]),
         ("FaceMesh estimator ms per face", fm_ms, 5.0, f"TRG b1 {base:.1f} ms"),
         ("messages ms per face (1 and 8 faces)", msgs, 0.5, ""),
     ]

@@ -3,9 +3,9 @@
 The PyTorch conversion is the baseline. litert (what runs them on the CPU) and, for the record
 of why it was chosen, onnxruntime running an ONNX export of the same conversion are timed
 against it in alternating turns of one run, so that a shared machine whose speed drifts during
-the run weighs on every runtime alike. Each network's arithmetic rate is printed next to this
-machine's float32 matrix-product rate from the same run: how close a runtime comes to what the
-cores can do at all.
+the run weighs on every runtime alike. Each network's arithmetic rate is printed as a share of
+a float32 matrix product's rate timed in the same turns: a yardstick of what the cores could do
+at that moment (a dense product is about the best case; depthwise convolutions get less).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import torch
 
 from trg_ros.core import assets
 from trg_ros.core.device import resolve_device
+from trg_ros.core.errors import TRGError
 from trg_ros.core.model.runtime import onnx_available
 from trg_ros.core.tflite.runtime import litert_available
 from trg_ros.tools.bench import machine_info, print_table
@@ -33,6 +34,7 @@ MATMUL = 1024  # side of the yardstick's matrices
 # The networks take 1-10 ms a call: each is timed this many times --repeats, in more turns, so
 # that a machine whose speed drifts averages out.
 CALLS_PER_REPEAT = 5
+NET_COLUMNS = ["net ms", "net vs torch", "GFLOP/s", "of matmul"]
 
 
 def _runtimes(device: torch.device) -> list[str]:
@@ -52,14 +54,21 @@ def alternating(
     fns: dict[str, Callable[[], object]], repeats: int, settle_s: float = 0.015
 ) -> dict[str, float]:
     """p50 ms per call of each function over ``repeats`` calls, taken in turns of up to ten
-    calls each. Each turn starts with untimed calls for ``settle_s``: the threads of the runtime
-    that ran before go on spinning for about that long (OpenMP's wait policy) and would be
-    charged to this one (measured: the first BlazeFace call after a PyTorch op takes twice as
-    long, and it takes 10-15 ms to settle)."""
+    calls each; each round starts one function later, so none always follows the same other.
+    Each turn starts with untimed calls for ``settle_s``: the threads of the runtime that ran
+    before go on spinning for about that long (OpenMP's wait policy) and would be charged to
+    this one (measured: the first BlazeFace call after a PyTorch op takes twice as long, and it
+    takes 10-15 ms to settle)."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     turn = max(1, min(10, repeats // 4))
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    names = list(fns)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    rounds = 0
     while any(len(t) < repeats for t in times.values()):
-        for name, fn in fns.items():
+        first = rounds % len(names)
+        for name in names[first:] + names[:first]:
+            fn = fns[name]
             start = time.perf_counter()
             fn()
             while time.perf_counter() - start < settle_s:
@@ -68,6 +77,7 @@ def alternating(
                 t0 = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - t0)
+        rounds += 1
     return {name: float(np.median(t) * 1e3) for name, t in times.items()}
 
 
@@ -98,7 +108,11 @@ def matmul() -> Callable[[], object]:
 
 def onnxruntime_run(converted: Path, input_hw: int) -> Run | None:
     """onnxruntime on an ONNX export of the PyTorch conversion, fed the TFLite (NHWC) layout
-    like litert; None where onnx/onnxruntime are not installed."""
+    like litert; None where onnx/onnxruntime are not installed.
+
+    Raises:
+        TRGError: the export does not compute what the conversion computes.
+    """
     if not onnx_available():
         return None
     from trg_ros.core.model.onnx import OPSET, cpu_session
@@ -112,14 +126,15 @@ def onnxruntime_run(converted: Path, input_hw: int) -> Run | None:
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
             return tuple(self.net(x.permute(0, 3, 1, 2)))
 
+    module = Nhwc().eval()
+
     def export(path: Path) -> None:
         with warnings.catch_warnings():
-            # the legacy exporter's deprecation, and its note on a Slice it leaves unfolded:
-            # neither changes what the graph computes
+            # the legacy exporter's deprecation, and its note on a Slice it leaves unfolded
             warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", UserWarning)
+            warnings.filterwarnings("ignore", "Constant folding", UserWarning)
             torch.onnx.export(
-                Nhwc(),
+                module,
                 (torch.zeros(1, input_hw, input_hw, 3),),
                 str(path),
                 opset_version=OPSET,
@@ -128,8 +143,34 @@ def onnxruntime_run(converted: Path, input_hw: int) -> Run | None:
                 dynamic_axes={"x": {0: "batch"}},
             )
 
-    session = cpu_session(export, torch.get_num_threads())
+    # spinning left on, as onnxruntime runs by default: the fairest figure for it here
+    session = cpu_session(export, torch.get_num_threads(), stop_spinning=False)
+    x = np.random.default_rng(0).uniform(0, 1, (1, input_hw, input_hw, 3)).astype(np.float32)
+    with torch.inference_mode():
+        want = [y.numpy() for y in module(torch.from_numpy(x))]
+    for got, ref in zip(session.run(None, {"x": x}), want, strict=True):
+        err = float((np.abs(got - ref) / np.maximum(1.0, np.abs(ref))).max())
+        if err > 1e-3:
+            raise TRGError(f"the ONNX export of {converted.name} is off by {err:.1e}")
     return lambda x: session.run(None, {"x": x})
+
+
+def _contenders(
+    converted: Path, input_hw: int, device: torch.device
+) -> tuple[list[str], Run | None, int]:
+    """The runtimes to time on ``device`` (onnxruntime only on the CPU, where it is installed),
+    onnxruntime's runner, and the network's multiply-accumulates."""
+    ort = onnxruntime_run(converted, input_hw) if device.type == "cpu" else None
+    runtimes = _runtimes(device) + (["onnxruntime"] if ort else [])
+    return runtimes, ort, multiply_accumulates(converted, input_hw)
+
+
+def _shared_turns(device: torch.device, ort: Run | None, x: np.ndarray) -> dict[str, Callable]:
+    """What is timed besides litert and PyTorch: the yardstick (on the CPU) and onnxruntime."""
+    fns: dict[str, Callable[[], object]] = {"matmul": matmul()} if device.type == "cpu" else {}
+    if ort:
+        fns["onnxruntime net"] = lambda: ort(x)
+    return fns
 
 
 def _compare(
@@ -147,12 +188,15 @@ def _compare(
         row["net_speedup"] = per_face["torch net"] / net_ms
         row["speedup"] = per_face[f"torch {whole}"] / whole_ms if whole_ms else None
         row["gflops"] = 2 * macs / (net_ms * 1e-3) / 1e9
+        row["matmul_gflops"] = matmul_gflops
         row["of_matmul"] = row["gflops"] / matmul_gflops if matmul_gflops else None
         rows.append(row)
     return rows
 
 
 def _cells(row: dict[str, Any], whole: str) -> list[str]:
+    """A row's printed cells; "-" for what was not measured (onnxruntime's whole step, the
+    yardstick off the CPU)."""
     cells = [f"{row['net_ms']:.2f}", f"{row['net_speedup']:.2f}x"]
     cells += [f"{row['gflops']:.0f}", f"{row['of_matmul']:.0%}" if row["of_matmul"] else "-"]
     if row[f"{whole}_ms"] is None:
@@ -160,14 +204,15 @@ def _cells(row: dict[str, Any], whole: str) -> list[str]:
     return [*cells, f"{row[f'{whole}_ms']:.2f}", f"{row['speedup']:.2f}x"]
 
 
-def _title(what: str) -> str:
-    return (
-        f"{what}, p50 (baseline: the PyTorch conversion; onnxruntime runs its ONNX export, "
-        f"network only; of matmul: against a {MATMUL}^3 float32 matrix product in the same turns)"
+def _title(what: str, device: torch.device) -> str:
+    """The table's title, saying what each column is measured against."""
+    cpu_only = (
+        f"; onnxruntime runs its ONNX export, network only; of matmul: against a {MATMUL}^3 "
+        "float32 matrix product in the same turns"
     )
-
-
-NET_COLUMNS = ["net ms", "net vs torch", "GFLOP/s", "of matmul"]
+    return (
+        f"{what}, p50 (baseline: the PyTorch conversion{cpu_only if device.type == 'cpu' else ''})"
+    )
 
 
 def detector(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
@@ -177,26 +222,22 @@ def detector(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, An
     device = resolve_device(args.device)
     info = machine_info(device)
     nets = {rt: BlazeFace(files.detector, device=device, runtime=rt) for rt in _runtimes(device)}
-    ort = onnxruntime_run(files.detector, INPUT_SIZE) if device.type == "cpu" else None
-    runtimes = [*nets, *(["onnxruntime"] if ort else [])]
-    macs = multiply_accumulates(files.detector, INPUT_SIZE)
+    runtimes, ort, macs = _contenders(files.detector, INPUT_SIZE, device)
     rows, results = [], []
     for w, h in ((640, 480), (1280, 720), (1920, 1080)):
         canvas = _canvas(w, h)
         inp = letterbox(canvas)[0][None]
-        fns = {"matmul": matmul()} if device.type == "cpu" else {}
+        fns = _shared_turns(device, ort, inp)
         for rt, net in nets.items():
             fns[f"{rt} net"] = lambda n=net, x=inp: n.raw(x)
             fns[f"{rt} detect"] = lambda n=net, c=canvas: n.detect(c)
-        if ort:
-            fns["onnxruntime net"] = lambda x=inp: ort(x)
         ms = alternating(fns, args.repeats * CALLS_PER_REPEAT)
         for row in _compare(ms, runtimes, macs, "detect"):
             found = len(nets[row["runtime"]].detect(canvas)) if row["runtime"] in nets else "-"
             results.append({"size": f"{w}x{h}", **row, "faces": found})
             rows.append([f"{w}x{h}", row["runtime"], *_cells(row, "detect"), found])
     print_table(
-        _title("BlazeFace full-range per frame"),
+        _title("BlazeFace full-range per frame", device),
         ["image", "runtime", *NET_COLUMNS, "detect ms", "vs torch", "faces"],
         rows,
     )
@@ -218,25 +259,21 @@ def facemesh(
     roi = roi_from_detection(found.detect(image)[0])
     marks = {rt: FaceLandmarker.from_dir(data_dir, dev, rt) for rt in _runtimes(dev)}
     converted = Path(data_dir) / str(assets.FACE_LANDMARKER.members[0].converted_name)
-    ort = onnxruntime_run(converted, INPUT_SIZE) if dev.type == "cpu" else None
-    runtimes = [*marks, *(["onnxruntime"] if ort else [])]
-    macs = multiply_accumulates(converted, INPUT_SIZE)
+    runtimes, ort, macs = _contenders(converted, INPUT_SIZE, dev)
     crop = marks["torch"].crop(image, roi)
     rows, results = [], []
     for n in faces:
         batch = np.repeat(crop[None], n, 0)
-        fns = {"matmul": matmul()} if dev.type == "cpu" else {}
+        fns = _shared_turns(dev, ort, batch)
         for rt, mark in marks.items():
             fns[f"{rt} net"] = lambda m=mark, b=batch: m.net.run(b)
             fns[f"{rt} landmarks"] = lambda m=mark, k=n: m.landmarks(image, [roi] * k)
-        if ort:
-            fns["onnxruntime net"] = lambda b=batch: ort(b)
         ms = alternating(fns, repeats * CALLS_PER_REPEAT)
         for row in _compare(ms, runtimes, macs, "landmarks", n):
             results.append({"faces": n, **row})
             rows.append([row["runtime"], n, *_cells(row, "landmarks")])
     print_table(
-        _title(f"FaceMesh v2 per face ({dev}, {torch.get_num_threads()} threads)"),
+        _title(f"FaceMesh v2 per face ({dev}, {torch.get_num_threads()} threads)", dev),
         ["runtime", "faces", *NET_COLUMNS, "landmarks ms", "vs torch"],
         rows,
     )

@@ -93,7 +93,10 @@ class TFLiteNetwork:
                 self.device, memory_format=torch.channels_last
             )
             where = str(self.device)
-        log.info("%s runs with %s (%s): %s", tflite.stem, self.runtime, where, reason)
+        # On the CPU the conversion is several times slower than litert: say so where it is seen
+        slow = self.runtime == "torch" and runtime == "auto" and self.device.type == "cpu"
+        level = logging.WARNING if slow else logging.INFO
+        log.log(level, "%s runs with %s (%s): %s", tflite.stem, self.runtime, where, reason)
 
     def run(self, inputs: np.ndarray) -> list[np.ndarray]:
         """(B, H, W, C) float32 inputs, B >= 1 -> the graph's outputs in the TFLite layout,

@@ -1,0 +1,60 @@
+"""The bench's goal table from a result: each goal judged against its target, and a run where
+litert could not run (CUDA, or no wheel) still gives every goal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trg_ros.tools.bench_goals import goals
+
+
+def result(with_litert: bool) -> dict[str, Any]:
+    detector = [
+        {"size": "640x480", "runtime": "torch", "speedup": 1.0},
+        {"size": "1280x720", "runtime": "litert", "speedup": 9.0, "detect_ms": 1.0},
+    ]
+    facemesh = [{"faces": 1, "runtime": "torch", "speedup": 1.0}]
+    if with_litert:
+        net = {"net_speedup": 6.0, "gflops": 120.0}
+        detector.append({"size": "640x480", "runtime": "litert", "speedup": 5.5, "detect_ms": 2.0})
+        detector[-1] |= net
+        facemesh.append({"faces": 1, "runtime": "litert", "speedup": 4.0, "landmarks_ms": 3.0})
+        facemesh[-1] |= net
+    loads = [
+        {"hz": 30, "answered_hz": 29.0, "first_sixth_p50_ms": 30.0, "last_sixth_p50_ms": 33.0},
+        {"hz": 60, "p50_ms": 35.0},
+    ]
+    return {
+        "trg_forward": {"official-style fp32 eager": 40.0},
+        "node": {"trg": {"p50_ms": 28.0, "load": loads}},
+        "detector": detector,
+        "facemesh": facemesh,
+        "messages": {1: {"ours_ms_per_face": 0.3}, 8: {"ours_ms_per_face": 0.45}},
+        "facemesh_estimate_ms": 3.0,
+    }
+
+
+def test_each_goal_is_judged_against_its_target() -> None:
+    found = {g["goal"]: g for g in goals(result(with_litert=True))}
+    assert len(found) == 8
+    expect = {
+        "node image->pose p50 / bare TRG b1": (0.7, True),
+        "BlazeFace speed-up vs PyTorch": (5.5, True),  # the 640x480 row, not the 1280x720 one
+        "FaceMesh landmarks speed-up vs PyTorch": (4.0, False),
+        "FaceMesh estimator ms per face": (3.0, True),
+        "messages ms per face (1 and 8 faces)": (0.45, True),
+        "30 Hz: share of frames answered (TRG)": (29 / 30, True),
+        "30 Hz: latency last / first sixth": (1.1, True),
+        "60 Hz: p50 / unloaded p50": (1.25, True),
+    }
+    for name, (value, met) in expect.items():
+        assert abs(found[name]["value"] - value) < 1e-9 and found[name]["met"] is met, found[name]
+    assert "6.00x at 120 GFLOP/s" in found["BlazeFace speed-up vs PyTorch"]["measured"]
+
+
+def test_without_litert_the_tflite_goals_say_so() -> None:
+    found = {g["goal"]: g for g in goals(result(with_litert=False))}
+    assert len(found) == 8
+    for name in ("BlazeFace speed-up vs PyTorch", "FaceMesh landmarks speed-up vs PyTorch"):
+        assert found[name]["value"] == 1.0 and not found[name]["met"]
+        assert "litert did not run here" in found[name]["measured"]
