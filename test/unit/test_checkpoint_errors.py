@@ -78,5 +78,15 @@ def test_the_cli_says_it_in_one_line_and_exits_1(model_dir: Path, tmp_path: Path
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("trg-ros bench: ") and "w.bin" in last, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
-    verbose = subprocess.run([*command[:3], "-v", *command[3:]], capture_output=True, text=True)
+    verbose = subprocess.run(
+        [*command[:3], "-v", *command[3:]], capture_output=True, text=True, timeout=300
+    )
     assert verbose.returncode == 1 and "Traceback" in verbose.stderr, verbose.stderr
+
+
+def test_bench_refuses_a_repeat_count_below_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from trg_ros import cli
+
+    with pytest.raises(SystemExit) as e:
+        cli.main(["bench", "--repeats", "0"])
+    assert e.value.code == 2 and "at least 1" in capsys.readouterr().err

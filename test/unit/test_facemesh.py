@@ -212,24 +212,26 @@ def test_latency_bench_prints_every_runtime(
 
 
 def test_bench_runtimes_take_turns() -> None:
-    """Each function is timed in turns (each round starting one function later), each turn
-    after untimed settling calls."""
+    """Each function is timed in turns, in a new order each round (so no function always
+    follows the same other), each turn after untimed settling calls."""
     import itertools
     import time
 
     from trg_ros.tools.bench_tflite import alternating
 
     calls: list[str] = []
-    ms = alternating(
-        {"a": lambda: calls.append("a"), "b": lambda: (calls.append("b"), time.sleep(0.002))},
-        repeats=8,
-        settle_s=0.003,
-    )
-    # 8 timed calls in turns of 2: four rounds, a-b, b-a, a-b, b-a (a fixed order would give
-    # eight alternating runs)
-    assert [name for name, _ in itertools.groupby(calls)] == ["a", "b", "a", "b", "a"]
-    # "b" (2 ms) settles in one or two calls, "a" (microseconds) in many
-    assert calls.count("b") >= 4 * (1 + 2) and calls.count("a") > 10 * calls.count("b")
-    assert ms["b"] >= 2.0 > ms["a"]
+    fns = {name: lambda n=name: calls.append(n) for name in "abc"}
+    fns["d"] = lambda: (calls.append("d"), time.sleep(0.002))
+    ms = alternating(fns, repeats=40, settle_s=0.003)
+    turns = [name for name, _ in itertools.groupby(calls)]
+    assert sorted(set(turns)) == ["a", "b", "c", "d"]
+    # 40 timed calls in turns of 10: four turns each (two may merge across a round boundary)
+    assert 13 <= len(turns) <= 16, turns
+    before = {n: {turns[i - 1] for i in range(1, len(turns)) if turns[i] == n} for n in "abcd"}
+    assert all(len(b) >= 2 for b in before.values()), before
+    # "d" (2 ms) settles in one or two calls, the others (microseconds) in many
+    assert 4 * (1 + 10) <= calls.count("d") <= 4 * (2 + 10) + 4
+    assert calls.count("a") > 4 * calls.count("d")
+    assert ms["d"] >= 2.0 > ms["a"]
     with pytest.raises(ValueError, match="repeats"):
         alternating({"a": lambda: None}, repeats=0)

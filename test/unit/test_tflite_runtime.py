@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from trg_ros.core.errors import TRGError
+from trg_ros.core.model.runtime import onnx_available
 from trg_ros.core.tflite import runtime
 from trg_ros.core.tflite.runtime import TFLiteNetwork, choose_runtime
 
@@ -84,3 +85,35 @@ def test_a_batch_equals_its_items_one_by_one(
             assert err <= 1e-4 * max(1.0, np.abs(one_by_one).max()), f"{rt} output {k}: {err:.2e}"
     with pytest.raises(ValueError, match="at least one"):
         net.run(inputs[:0])
+
+
+@pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")
+def test_the_bench_checks_its_onnxruntime_export(
+    detector_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export runs like the conversion; an export that computes something else is refused
+    rather than timed."""
+    from trg_ros.core.model import onnx
+    from trg_ros.tools.bench_tflite import onnxruntime_run
+
+    run = onnxruntime_run(detector_weights, 192)
+    assert run is not None
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 192, 192, 3)).astype(np.float32)
+    want = TFLiteNetwork(
+        detector_weights.with_suffix(".tflite"), detector_weights, runtime="torch"
+    ).run(x)
+    for got, ref in zip(run(x), want, strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+    real = onnx.cpu_session
+
+    class Off:
+        def __init__(self, session) -> None:
+            self.session = session
+
+        def run(self, names, feed):
+            return [y + 0.01 for y in self.session.run(names, feed)]
+
+    monkeypatch.setattr(onnx, "cpu_session", lambda *a, **k: Off(real(*a, **k)))
+    with pytest.raises(TRGError, match=r"ONNX export of face_detection_full_range\.npz is off"):
+        onnxruntime_run(detector_weights, 192)

@@ -51,24 +51,24 @@ def _canvas(w: int, h: int) -> np.ndarray:
 
 
 def alternating(
-    fns: dict[str, Callable[[], object]], repeats: int, settle_s: float = 0.015
+    fns: dict[str, Callable[[], object]], repeats: int, settle_s: float = 0.025
 ) -> dict[str, float]:
     """p50 ms per call of each function over ``repeats`` calls, taken in turns of up to ten
-    calls each; each round starts one function later, so none always follows the same other.
-    Each turn starts with untimed calls for ``settle_s``: the threads of the runtime that ran
-    before go on spinning for about that long (OpenMP's wait policy) and would be charged to
-    this one (measured: the first BlazeFace call after a PyTorch op takes twice as long, and it
-    takes 10-15 ms to settle)."""
+    calls each, in a new (seeded) random order each round so that no function is always timed
+    right after the same other. Each turn starts with untimed calls for ``settle_s``: the
+    threads of what ran before can go on spinning and would be charged to this one (measured:
+    the first BlazeFace call after a PyTorch op takes twice as long; it settles in 10-15 ms)."""
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     turn = max(1, min(10, repeats // 4))
     names = list(fns)
+    order = np.random.default_rng(0)
     times: dict[str, list[float]] = {name: [] for name in names}
-    rounds = 0
     while any(len(t) < repeats for t in times.values()):
-        first = rounds % len(names)
-        for name in names[first:] + names[:first]:
-            fn = fns[name]
+        for i in order.permutation(len(names)):
+            name, fn = names[i], fns[names[i]]
+            if len(times[name]) >= repeats:
+                continue
             start = time.perf_counter()
             fn()
             while time.perf_counter() - start < settle_s:
@@ -77,7 +77,6 @@ def alternating(
                 t0 = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - t0)
-        rounds += 1
     return {name: float(np.median(t) * 1e3) for name, t in times.items()}
 
 
@@ -143,8 +142,9 @@ def onnxruntime_run(converted: Path, input_hw: int) -> Run | None:
                 dynamic_axes={"x": {0: "batch"}},
             )
 
-    # spinning left on, as onnxruntime runs by default: the fairest figure for it here
-    session = cpu_session(export, torch.get_num_threads(), stop_spinning=False)
+    # as the node runs onnxruntime: threads stop spinning when a run returns, so they do not
+    # slow down the turn that follows
+    session = cpu_session(export, torch.get_num_threads())
     x = np.random.default_rng(0).uniform(0, 1, (1, input_hw, input_hw, 3)).astype(np.float32)
     with torch.inference_mode():
         want = [y.numpy() for y in module(torch.from_numpy(x))]

@@ -64,24 +64,20 @@ def export_onnx(model: TRGNet, path: Path) -> None:
         )
 
 
-def cpu_session(
-    export: Callable[[Path], None], threads: int = 0, stop_spinning: bool = True
-) -> Any:
+def cpu_session(export: Callable[[Path], None], threads: int = 0) -> Any:
     """An onnxruntime CPU session of the graph ``export`` writes to the path it is given,
     through a temporary file that is gone when this returns (onnxruntime keeps the graph in
     memory).
 
-    ``stop_spinning``: its threads spin during a run but stop when it returns. Left spinning,
-    they take the cores from whatever runs next (in the node, two alternating runs each: the
-    next frame's BlazeFace 4.7-5.5 -> 2.0-3.1 ms, publishing 2.3-2.6 -> 1.1-1.5 ms; TRG itself
-    unchanged).
+    Its threads spin during a run but stop when it returns. Left spinning, they take the cores
+    from whatever runs next (in the node, frame by frame, two runs each way: the next frame's
+    BlazeFace 4.7-5.5 -> 2.0-3.1 ms, publishing 2.3-2.6 -> 1.1-1.5 ms; TRG itself unchanged).
     """
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
-    if stop_spinning:
-        opts.add_session_config_entry("session.force_spinning_stop", "1")
+    opts.add_session_config_entry("session.force_spinning_stop", "1")
     with tempfile.TemporaryDirectory(prefix="trg_onnx_") as tmp:
         path = Path(tmp) / "graph.onnx"
         export(path)
