@@ -173,13 +173,17 @@ def _shared_turns(device: torch.device, ort: Run | None, x: np.ndarray) -> dict[
     return fns
 
 
+def _gflops(multiply_accumulates: int, ms: float) -> float:
+    return 2 * multiply_accumulates / (ms * 1e-3) / 1e9
+
+
 def _compare(
     ms: dict[str, float], runtimes: list[str], macs: int, whole: str, faces: int = 1
 ) -> list[dict[str, Any]]:
     """One row per runtime from ``alternating``'s times of "<runtime> net" and, for the runtimes
     that run in the product, "<runtime> <whole>" (per face); ratios against the PyTorch
     conversion, and each network's arithmetic rate against "matmul" of the same turns."""
-    matmul_gflops = 2 * MATMUL**3 / 1e9 / (ms["matmul"] * 1e-3) if "matmul" in ms else None
+    matmul_gflops = _gflops(MATMUL**3, ms["matmul"]) if "matmul" in ms else None
     per_face = {k: v / faces for k, v in ms.items() if k != "matmul"}
     rows = []
     for rt in runtimes:
@@ -187,7 +191,7 @@ def _compare(
         row: dict[str, Any] = {"runtime": rt, "net_ms": net_ms, f"{whole}_ms": whole_ms}
         row["net_speedup"] = per_face["torch net"] / net_ms
         row["speedup"] = per_face[f"torch {whole}"] / whole_ms if whole_ms else None
-        row["gflops"] = 2 * macs / (net_ms * 1e-3) / 1e9
+        row["gflops"] = _gflops(macs, net_ms)
         row["matmul_gflops"] = matmul_gflops
         row["of_matmul"] = row["gflops"] / matmul_gflops if matmul_gflops else None
         rows.append(row)
