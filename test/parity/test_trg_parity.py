@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from trg_ros.core.assets import ModelFiles
 from trg_ros.core.camera import CameraModel
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.device import tf32
 from trg_ros.core.model import fast
 from trg_ros.core.model.checkpoint import load_trg
@@ -116,12 +116,13 @@ def test_every_runtime_gives_the_official_final_pose(
 ) -> None:
     """Whichever runtime the estimator picks (trg_ros.core.model.runtime) is held to the same
     parity bound on the official final rotation, translation and camera-frame mesh."""
-    from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
+    from trg_ros.core.model.config import TRGConfig
+    from trg_ros.core.model.estimator import TRGEstimator
     from trg_ros.core.model.runtime import onnx_available
 
     if runtime == "onnxruntime" and not onnx_available():
         pytest.skip("onnx/onnxruntime are not installed")
-    est = TRGEstimator(model, np.arange(68), EstimatorConfig("cpu", runtime=runtime))
+    est = TRGEstimator(model, np.arange(68), TRGConfig("cpu", runtime=runtime))
     assert est.runner.name == runtime
     ref = parity_outputs
     bbox = ref[f"{case}_in_bbox_info"]

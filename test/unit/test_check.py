@@ -38,7 +38,6 @@ def head(rotation: np.ndarray, translation, sellion, landmarks: np.ndarray) -> H
         id="a",
         score=1.0,
         box=np.array([0.0, 0.0, 100.0, 100.0]),
-        crop_box=np.array([0.0, 0.0, 100.0, 100.0]),
         rotation=rotation,
         translation=np.asarray(translation, float),
         vertices=np.zeros((3, 3)),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from trg_ros.core.assets import ModelFiles
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.errors import CheckpointError
 from trg_ros.core.model.checkpoint import load_trg
 

@@ -19,15 +19,22 @@ from pathlib import Path
 import pytest
 from fake_drive import QUOTA, FakeDrive, go_offline, serve
 
-from trg_ros.core import assets, drive, trust
-from trg_ros.core.drive import DriveFile
+from trg_ros.core import assets
+from trg_ros.core.assets import DriveFile, drive, trust
 from trg_ros.core.errors import AssetError, TRGError
+from trg_ros.core.model.files import (
+    CHECKPOINTS,
+    DATA_FILES,
+    EVAL_FOLDER_URL,
+    TRG_FOLDER_URL,
+    TRG_STAR_FOLDER_URL,
+)
 from trg_ros.tools.evaluate import BIWI_ANNOTATION, biwi_annotation, read_annotation
 
 REPO = Path(__file__).resolve().parents[2]
-STAR = assets.CHECKPOINTS["trg-star"]
-SINGLE = assets.CHECKPOINTS["trg"]
-VERTICES = assets.DATA_FILES[0].derived_names()[0]
+STAR = CHECKPOINTS["trg-star"]
+SINGLE = CHECKPOINTS["trg"]
+VERTICES = DATA_FILES[0].derived_names()[0]
 
 
 def entry(path: str) -> tuple[str, str, str]:
@@ -69,7 +76,7 @@ def test_a_missing_file_prints_the_listing() -> None:
     msg = str(e.value)
     assert "checkpoint-30/state_dict.bin is not in the listing" in msg
     assert all(f"  {p}  (id id-{p})" in msg for p in listing), msg
-    assert assets.TRG_STAR_FOLDER_URL in msg and "--from" in msg
+    assert TRG_STAR_FOLDER_URL in msg and "--from" in msg
 
 
 def test_two_candidates_are_an_error_that_prints_the_listing() -> None:
@@ -121,7 +128,7 @@ def test_cli_fetches_the_checkpoint_from_its_drive_folder(
     """The whole route: list, pick checkpoint-30, pass the confirmation page, check, record."""
     weights = model_dir / "state_dict.bin"  # random TRG weights: not the manifest's hash
     ids = fake.add_folder(
-        assets.TRG_STAR_FOLDER_URL,
+        TRG_STAR_FOLDER_URL,
         "TRG*",
         {
             "trg_240717": {
@@ -158,7 +165,7 @@ def test_quota_error_passes_drive_reason_on_and_keeps_the_partial(
     fake: FakeDrive, model_dir: Path, tmp_path: Path
 ) -> None:
     ids = fake.add_folder(
-        assets.TRG_FOLDER_URL,
+        TRG_FOLDER_URL,
         "TRG",
         {"trg_single_240717": {"checkpoint-30": {"state_dict.bin": b"x" * 100}}},
     )
@@ -184,7 +191,7 @@ def test_offline_says_what_was_tried_and_the_way_by_hand(
     done = trg_cli("fetch", "--only", "weights", "--checkpoint", "trg", "--cache", str(cache))
     assert done.returncode == 1
     err = " ".join(done.stderr.split())
-    assert f"listing {assets.TRG_FOLDER_URL}" in err and "are you offline?" in err, err
+    assert f"listing {TRG_FOLDER_URL}" in err and "are you offline?" in err, err
     assert "--checkpoint trg --from <its folder>" in err
 
 
@@ -194,7 +201,7 @@ def test_share_link_goes_through_gdown(fake: FakeDrive, tmp_path: Path, referenc
         "a user's folder",
         {"triangles.npy": reference / "upstream/data__triangles.npy"},
     )
-    asset = assets.DATA_FILES[1]
+    asset = DATA_FILES[1]
     link = f"https://drive.google.com/file/d/{ids['triangles.npy']}/view?usp=sharing"
     folder = "https://drive.google.com/drive/folders/private"
     hosted = assets.Asset(
@@ -214,7 +221,7 @@ def biwi_tree(annotation: object) -> dict:
 
 def test_biwi_annotation_is_fetched_and_recorded(fake: FakeDrive, tmp_path: Path) -> None:
     ann = {"img_path": ["01/frame_00003_rgb.png"], "pred_kpt": {}, "mesh": {"01": {}}}
-    fake.add_folder(assets.EVAL_FOLDER_URL, "extras", biwi_tree(ann))
+    fake.add_folder(EVAL_FOLDER_URL, "extras", biwi_tree(ann))
     hpdb, cache = tmp_path / "hpdb", tmp_path / "cache"
     hpdb.mkdir()
     path = biwi_annotation(hpdb, cache)
@@ -227,7 +234,7 @@ def test_biwi_annotation_is_fetched_and_recorded(fake: FakeDrive, tmp_path: Path
 
 def test_biwi_annotation_with_foreign_classes_is_refused(fake: FakeDrive, tmp_path: Path) -> None:
     evil = {"img_path": [], "pred_kpt": {}, "mesh": collections.Counter()}
-    fake.add_folder(assets.EVAL_FOLDER_URL, "extras", biwi_tree(evil))
+    fake.add_folder(EVAL_FOLDER_URL, "extras", biwi_tree(evil))
     (tmp_path / "hpdb").mkdir()
     with pytest.raises(TRGError, match=r"refusing to load collections\.Counter"):
         biwi_annotation(tmp_path / "hpdb", tmp_path / "cache")

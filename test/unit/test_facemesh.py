@@ -190,7 +190,7 @@ def test_latency_bench_prints_every_runtime(
     facemesh_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from trg_ros.core.model.runtime import onnx_available
-    from trg_ros.tools.bench_tflite import facemesh
+    from trg_ros.tools.bench.tflite import facemesh
 
     rows = facemesh(facemesh_dir, repeats=2, faces=(1, 2))["facemesh"]
     runtimes = (
@@ -217,7 +217,7 @@ def test_bench_runtimes_take_turns() -> None:
     import itertools
     import time
 
-    from trg_ros.tools.bench_tflite import alternating
+    from trg_ros.tools.bench.tflite import alternating
 
     calls: list[str] = []
     fns = {name: lambda n=name: calls.append(n) for name in "abc"}

@@ -91,7 +91,6 @@ def test_exact_pose_with_a_pinhole_camera(
     posed = canonical_face.vertices @ rotation.T + t
     np.testing.assert_allclose(result.mesh, posed, atol=1e-9)
     np.testing.assert_allclose(result.sellion, posed[SELLION_VERTEX], atol=1e-9)
-    assert result.fit_rms < 1e-9, result.fit_rms
     assert np.isclose(np.linalg.det(result.rotation), 1.0)
 
 

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from trg_ros.core.assets import ModelFiles
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.device import tf32
 from trg_ros.core.model.checkpoint import load_trg
-from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
+from trg_ros.core.model.config import TRGConfig
+from trg_ros.core.model.estimator import TRGEstimator
 from trg_ros.core.model.fast import cpu_has_bf16, fold_batchnorm
 from trg_ros.tools.accuracy import pose_differences, precision_verdict, sweep_crops
 from trg_ros.tools.fixture import is_parity_fixture
@@ -38,8 +39,8 @@ def within(diff: dict[str, float]) -> None:
 
 def test_folded_channels_last_fp32_keeps_the_numbers(parts, parity_outputs) -> None:
     net, kpt = parts
-    ref = TRGEstimator(net, kpt, EstimatorConfig("cpu", optimise=False))
-    fast = TRGEstimator(net, kpt, EstimatorConfig("cpu", runtime="torch"))
+    ref = TRGEstimator(net, kpt, TRGConfig("cpu", optimise=False))
+    fast = TRGEstimator(net, kpt, TRGConfig("cpu", runtime="torch"))
     assert fast.net is not fast.model
     crops, camera = sweep_crops(sample_image())
     within(pose_differences(fast.run_crops(crops, camera), ref.run_crops(crops, camera)))
@@ -61,12 +62,12 @@ def test_cuda_fast_path_and_fp16_against_fp32(parts) -> None:
     fp16 runs in fp16 with finite poses (its cost is judged on the real checkpoint below)."""
     net, kpt = parts
     crops, camera = sweep_crops(sample_image())
-    cpu = TRGEstimator(net, kpt, EstimatorConfig("cpu", optimise=False)).run_crops(crops, camera)
+    cpu = TRGEstimator(net, kpt, TRGConfig("cpu", optimise=False)).run_crops(crops, camera)
     with tf32():
-        eager = TRGEstimator(copy.deepcopy(net), kpt, EstimatorConfig("cuda", optimise=False))
+        eager = TRGEstimator(copy.deepcopy(net), kpt, TRGConfig("cuda", optimise=False))
         ref = eager.run_crops(crops, camera)
-        fast = TRGEstimator(net, kpt, EstimatorConfig("cuda"))
-        half = TRGEstimator(net, kpt, EstimatorConfig("cuda", precision="fp16"))
+        fast = TRGEstimator(net, kpt, TRGConfig("cuda"))
+        half = TRGEstimator(net, kpt, TRGConfig("cuda", precision="fp16"))
         fast_heads, half_heads = fast.run_crops(crops, camera), half.run_crops(crops, camera)
     net.to("cpu")  # the estimators moved the shared module
     within(pose_differences(ref, cpu))
@@ -85,8 +86,8 @@ def test_fp16_keeps_the_bounds_on_the_official_checkpoint(model_dir: Path) -> No
     kpt = np.load(ModelFiles.in_dir(model_dir).landmark_vertices)
     crops, camera = sweep_crops(sample_image())
     with tf32():
-        ref = TRGEstimator(net, kpt, EstimatorConfig("cuda", optimise=False))
-        half = TRGEstimator(net, kpt, EstimatorConfig("cuda", precision="fp16"))
+        ref = TRGEstimator(net, kpt, TRGConfig("cuda", optimise=False))
+        half = TRGEstimator(net, kpt, TRGConfig("cuda", precision="fp16"))
         within(pose_differences(half.run_crops(crops, camera), ref.run_crops(crops, camera)))
 
 

@@ -15,7 +15,7 @@ def synthetic_head(rotation: np.ndarray, translation: np.ndarray) -> Head:
     head_vertices[7] = [0.0, -0.03, -0.06]  # our "sellion" vertex, in the head frame
     cam = head_vertices @ rotation.T + translation
     return Head(
-        "a", 1.0, np.zeros(4), np.zeros(4), rotation, translation, cam, np.zeros((68, 2)),
+        "a", 1.0, np.zeros(4), rotation, translation, cam, np.zeros((68, 2)),
         sellion=cam[7], model="trg",
     )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""``python -m trg_ros.tools.gpu_check`` on this CPU machine: the no-CUDA answer for real, a CPU
+"""``python -m trg_ros.tools.gpu.check`` on this CPU machine: the no-CUDA answer for real, a CPU
 rehearsal of the parity and precision steps in their own processes, limits and skips."""
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 import torch
 
-from trg_ros.tools import gpu_check
 from trg_ros.tools.accuracy import PRECISION_BOUNDS
-from trg_ros.tools.gpu_steps import Context, missing
+from trg_ros.tools.gpu import check as gpu_check
+from trg_ros.tools.gpu.steps import Context, missing
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def gpu_check_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "trg_ros.tools.gpu_check", *args],
+        [sys.executable, "-m", "trg_ros.tools.gpu.check", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -108,7 +108,7 @@ def test_a_failing_step_reports_its_error(tmp_path: Path) -> None:
     ctx = Context("cpu", str(tmp_path / "nowhere"), str(tmp_path), str(tmp_path / "w.bin"))
     context.write_text(json.dumps(ctx.__dict__))
     result = tmp_path / "parity.json"
-    command = [sys.executable, "-m", "trg_ros.tools.gpu_check", "--step", "parity"]
+    command = [sys.executable, "-m", "trg_ros.tools.gpu.check", "--step", "parity"]
     command += ["--context", str(context), "--result", str(result)]
     outcome = gpu_check.run_child(command, 120.0, result)
     assert outcome["status"] == "failed", outcome

@@ -23,7 +23,7 @@ RNG = np.random.default_rng(3)
 def head(face_id: str, n: int = 1220) -> Head:
     vertices = RNG.normal([0.0, 0.0, 0.8], 0.05, (n, 3))
     return Head(
-        face_id, 0.9, np.array([10.0, 20, 110, 140]), np.zeros(4), np.eye(3),
+        face_id, 0.9, np.array([10.0, 20, 110, 140]), np.eye(3),
         np.array([0.0, 0.0, 0.8]), vertices, RNG.uniform(0, 100, (68, 2)), vertices[7], "trg",
     )  # fmt: skip
 
@@ -75,13 +75,13 @@ def test_heads_carry_dense_points_as_a_flat_float32_array() -> None:
     msg = messages.heads_msg(faces, Header(frame_id="cam"), with_3d=True)
     back = deserialize_message(serialize_message(msg), HeadPoseArray)
     for face, sent in zip(faces, back.heads, strict=True):
-        got = np.asarray(sent.landmarks_3d).reshape(-1, 3)
+        got = np.asarray(sent.dense_points).reshape(-1, 3)
         np.testing.assert_allclose(got, face.vertices, atol=1e-6)
         np.testing.assert_allclose(np.asarray(sent.landmarks_2d).reshape(-1, 2),
                                    face.landmarks_2d, atol=1e-4)  # fmt: skip
         assert sent.model == "trg" and sent.id == face.id
     light = messages.heads_msg(faces, Header(), with_3d=False)
-    assert all(len(h.landmarks_3d) == 0 for h in light.heads)
+    assert all(len(h.dense_points) == 0 for h in light.heads)
 
 
 def test_byte_fields_round_trip() -> None:

@@ -9,18 +9,19 @@ import numpy as np
 import pytest
 import skimage.data
 
-from trg_ros.core.assets import ModelFiles
 from trg_ros.core.camera import CameraModel
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.detect.base import Detection
 from trg_ros.core.detect.blazeface import BlazeFace
-from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
+from trg_ros.core.model.config import TRGConfig
+from trg_ros.core.model.estimator import TRGEstimator
 from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 
 
 @pytest.fixture(scope="module")
 def parts(model_dir: Path) -> tuple[TRGEstimator, BlazeFace]:
     files = ModelFiles.in_dir(model_dir)
-    est = TRGEstimator.from_files(files, EstimatorConfig(device="cpu"))
+    est = TRGEstimator.from_files(files, TRGConfig(device="cpu"))
     return est, BlazeFace(files.detector)
 
 

@@ -94,7 +94,7 @@ def test_the_bench_checks_its_onnxruntime_export(
     """The export runs like the conversion; an export that computes something else is refused
     rather than timed."""
     from trg_ros.core.model import onnx
-    from trg_ros.tools.bench_tflite import onnxruntime_run
+    from trg_ros.tools.bench.tflite import onnxruntime_run
 
     run = onnxruntime_run(detector_weights, 192)
     assert run is not None

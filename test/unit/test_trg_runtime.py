@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trg_ros.core.assets import ModelFiles
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.model.checkpoint import load_trg
-from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
+from trg_ros.core.model.config import TRGConfig
+from trg_ros.core.model.estimator import TRGEstimator
 from trg_ros.core.model.fast import cpu_has_bf16
 from trg_ros.core.model.runtime import onnx_available
 
@@ -21,7 +22,7 @@ def net(model_dir: Path):
 
 
 def estimator(net, **config) -> TRGEstimator:
-    return TRGEstimator(net, np.arange(68), EstimatorConfig("cpu", **config))
+    return TRGEstimator(net, np.arange(68), TRGConfig("cpu", **config))
 
 
 @pytest.mark.parametrize(
@@ -87,7 +88,7 @@ def test_paths_onnxruntime_cannot_take_stay_on_torch(net) -> None:
 
 def test_unknown_runtime_is_rejected() -> None:
     with pytest.raises(ValueError, match="runtime must be one of"):
-        EstimatorConfig("cpu", runtime="tensorrt")
+        TRGConfig("cpu", runtime="tensorrt")
 
 
 @pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")

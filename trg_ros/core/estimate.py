@@ -71,11 +71,13 @@ class Estimator(Protocol):
         name: ``trg`` or ``facemesh``; every output says which model made it.
         device: where it runs.
         triangles: (T, 3) faces of ``Head.vertices`` for mesh markers.
+        source: where its model files came from (a path), for the log and diagnostics.
     """
 
     name: str
     device: torch.device
     triangles: np.ndarray
+    source: str
 
     def estimate(
         self,

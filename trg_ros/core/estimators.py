@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from trg_ros.core.assets import ModelFiles
-from trg_ros.core.device import resolve_device
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.estimate import MODELS, Estimator
+from trg_ros.core.facemesh.config import FaceMeshConfig
 from trg_ros.core.facemesh.estimator import FaceMeshEstimator
-from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
+from trg_ros.core.model.config import TRGConfig
+from trg_ros.core.model.estimator import TRGEstimator
 
 
 def load_estimator(
     model: str,
     files: ModelFiles,
-    config: EstimatorConfig,
+    trg: TRGConfig,
+    facemesh: FaceMeshConfig,
     weights_given: bool = False,
-    tflite_runtime: str = "auto",
 ) -> tuple[Estimator, str]:
     """Load the estimator ``model`` asks for and say why it is that one.
 
@@ -22,10 +23,10 @@ def load_estimator(
         model: ``auto`` (TRG when ``files.weights`` exists, else FaceMesh), ``trg`` or
             ``facemesh``.
         files: the asset folder and TRG checkpoint.
-        config: TRG's settings (its ``device`` applies to FaceMesh too).
+        trg: TRG's settings, used when TRG runs.
+        facemesh: FaceMesh's settings, used when FaceMesh runs.
         weights_given: the user named a checkpoint: ``auto`` then means TRG, so a mistyped
             path fails loudly instead of quietly running FaceMesh.
-        tflite_runtime: how FaceMesh's network runs (see :mod:`trg_ros.core.tflite.runtime`).
 
     Returns:
         The estimator and a sentence for the log (which one, and why).
@@ -50,6 +51,5 @@ def load_estimator(
     else:
         why = f"model={model} asked for"
     if model == "trg":
-        return TRGEstimator.from_files(files, config), why
-    device = resolve_device(config.device)
-    return FaceMeshEstimator.from_dir(files.data_dir, device, tflite_runtime), why
+        return TRGEstimator.from_files(files, trg), why
+    return FaceMeshEstimator.from_dir(files.data_dir, facemesh), why

@@ -16,8 +16,6 @@ class Head:
         id: track id, a short string starting with a letter ("" before tracking).
         score: detector confidence in [0, 1].
         box: (4,) x_min, y_min, x_max, y_max of the face box in raw image px.
-        crop_box: (4,) the region (px) the estimator looked at: TRG's crop box (ideal image
-            px), the box around FaceMesh's rotated ROI.
         rotation: (3, 3) head -> camera, proper rotation (det = +1), the head frame in TRG's
             convention (x to the person's left, y down, z into the head).
         translation: (3,) the estimator's head-frame origin in the camera frame, m.
@@ -32,7 +30,6 @@ class Head:
     id: str
     score: float
     box: np.ndarray
-    crop_box: np.ndarray
     rotation: np.ndarray
     translation: np.ndarray
     vertices: np.ndarray

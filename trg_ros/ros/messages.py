@@ -57,7 +57,7 @@ def head_msg(head: Head, header: Header, with_3d: bool) -> HeadPose:
     )
     msg.box = np.asarray(head.box, dtype=np.float32)
     if with_3d:
-        msg.landmarks_3d = float32s(head.vertices)
+        msg.dense_points = float32s(head.vertices)
     msg.landmarks_2d = float32s(head.landmarks_2d)
     return msg
 

@@ -15,21 +15,16 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
+from trg_ros.core.detect.blazeface import BlazeFace
 from trg_ros.core.errors import TRGError
 from trg_ros.core.pipeline import HeadPosePipeline
 from trg_ros.ros import intrinsics
 from trg_ros.ros.external import StampPairing, vision_msgs_available
+from trg_ros.ros.factory import build_pipeline, detector_config, pipeline_config
 from trg_ros.ros.inputs import FrameInputs, Received, Rejected, subscribe
 from trg_ros.ros.logs import forward_core_logs, stop_forwarding
 from trg_ros.ros.outputs import Outputs
-from trg_ros.ros.params import (
-    NodeParams,
-    ParameterError,
-    build_pipeline,
-    declare_all,
-    pipeline_config,
-)
+from trg_ros.ros.params import NodeParams, ParameterError, declare_all, undeclared
 from trg_ros.ros.status import Status, stage_times
 from trg_ros.ros.worker import WORKER_THREAD, FrameWorker
 
@@ -52,6 +47,8 @@ class HeadPoseNode(LifecycleNode):
         except (ParameterException, ValueError) as e:
             self.destroy_node()
             raise ParameterError(str(e)) from e
+        for warning in undeclared(self):
+            self.get_logger().warning(warning)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.status = Status()
         self.pipeline: HeadPosePipeline | None = None
@@ -98,7 +95,7 @@ class HeadPoseNode(LifecycleNode):
             prefix = pipeline.config.tracker.id_prefix  # not live: kept until configure
             pipeline.config = replace(config, tracker=replace(config.tracker, id_prefix=prefix))
             if isinstance(pipeline.detector, BlazeFace):
-                pipeline.detector.config = BlazeFaceConfig(new.detection_threshold)
+                pipeline.detector.config = detector_config(new)
         self.params = new
         return SetParametersResult(successful=True)
 
@@ -106,7 +103,7 @@ class HeadPoseNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         p = self.params
         try:
-            pipeline, source, summary = build_pipeline(p, self.get_namespace())
+            built = build_pipeline(p, self.get_namespace())
         except (TRGError, ValueError, RuntimeError, OSError) as e:
             self._configure_error = f"configure failed: {e}"
             self.status.warn("configure_failed", str(e))
@@ -114,10 +111,16 @@ class HeadPoseNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self._configure_error = None
         self.status.clear_problem("configure_failed")
-        self.pipeline = pipeline
-        self.status.hardware_id = str(pipeline.estimator.device)
-        self._model_name = f"{pipeline.estimator.name} ({source})"
-        self.get_logger().info(summary)
+        self.pipeline = built.pipeline
+        estimator = built.pipeline.estimator
+        self.status.hardware_id = str(estimator.device)
+        self._model_name = f"{estimator.name} ({estimator.source})"
+        self.get_logger().info(built.summary)
+        if built.unused:
+            self.get_logger().warning(
+                f"{estimator.name} does not use these parameters, which are set: "
+                f"{', '.join(built.unused)}"
+            )
         self._state = "inactive"
         return TransitionCallbackReturn.SUCCESS
 

@@ -40,7 +40,7 @@ class Outputs:
             self._tf.send(
                 [t for h in heads for t in messages.transforms(h, header, p.face_frame_prefix)]
             )
-        self._heads.publish(messages.heads_msg(heads, header, p.publish_landmarks_3d))
+        self._heads.publish(messages.heads_msg(heads, header, p.publish_dense_points))
         primary = messages.primary_head(heads)
         if primary is not None:
             self._pose.publish(messages.pose_stamped(primary, header))

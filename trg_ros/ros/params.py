@@ -2,7 +2,8 @@
 
 Each field carries its description and allowed range; the node declares its ROS parameters
 from it, validates every change against it and rejects bad values with a reason.
-``config/head_pose.yaml`` repeats the defaults (a test keeps the two in step).
+``config/head_pose.yaml`` repeats the defaults (a test keeps the two in step). What the
+parameters build (the estimators' and the pipeline's configurations) is :mod:`.factory`.
 """
 
 from __future__ import annotations
@@ -15,19 +16,13 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 
-from trg_ros.core import assets
-from trg_ros.core.assets import CHECKPOINTS
-from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
 from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS
-from trg_ros.core.estimators import load_estimator
 from trg_ros.core.model.crop import PRINCIPAL_POINT_MODES
-from trg_ros.core.model.estimator import EstimatorConfig
-from trg_ros.core.model.runtime import RUNTIMES
-from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
-from trg_ros.core.smoothing import OneEuroConfig
-from trg_ros.core.tflite.runtime import RUNTIMES as TFLITE_RUNTIMES
-from trg_ros.core.track import TrackerConfig
+from trg_ros.core.model.fast import PRECISIONS
+from trg_ros.core.model.files import CHECKPOINTS
+from trg_ros.core.model.runtime import TRG_RUNTIMES
+from trg_ros.core.tflite.runtime import TFLITE_RUNTIMES
 
 
 class ParameterError(TRGError, ValueError):
@@ -76,14 +71,14 @@ class NodeParams:
     precision: str = _p(
         "fp32",
         "fp32, bf16 (CPU with AVX-512 BF16/AMX) or fp16 (CUDA)",
-        choices=("fp32", "bf16", "fp16"),
+        choices=PRECISIONS,
         live=False,
     )
     runtime: str = _p(
         "auto",
         "how TRG runs: auto (on the CPU in fp32, the faster of onnxruntime and PyTorch, "
         "measured at configure; else PyTorch), torch or onnxruntime",
-        choices=RUNTIMES,
+        choices=TRG_RUNTIMES,
         live=False,
     )
     tflite_runtime: str = _p(
@@ -127,7 +122,9 @@ class NodeParams:
     )
     publish_tf: bool = _p(True, "broadcast face_<id> and gaze_<id> on /tf")
     publish_markers: bool = _p(True, "publish head_markers for RViz")
-    publish_landmarks_3d: bool = _p(True, "fill the 1220 dense points in heads")
+    publish_dense_points: bool = _p(
+        True, "fill dense_points in heads (TRG 1220 points, FaceMesh 468)"
+    )
     marker_mesh: bool = _p(False, "add the face mesh (TRIANGLE_LIST) to the markers")
     face_frame_prefix: str = _p("face_", "TF frame and marker namespace prefix")
     id_prefix: str = _p(
@@ -181,14 +178,6 @@ def _check_type(name: str, value: Any, default: Any) -> None:
         raise ValueError(f"{name}={value!r} must be of type {want.__name__}")
 
 
-def id_prefix_for(setting: str, namespace: str) -> str:
-    """The face-id prefix: ``auto`` derives it from the node's namespace (``/a/b`` -> ``a_b_``)."""
-    if setting != "auto":
-        return setting
-    ns = namespace.strip("/").replace("/", "_")
-    return f"{ns}_" if ns else ""
-
-
 def descriptor(meta: dict[str, Any], default: Any) -> ParameterDescriptor:
     """Description and range from the NodeParams field, so rclpy rejects out-of-range values."""
     desc = ParameterDescriptor(description=meta["doc"])
@@ -219,6 +208,23 @@ def allowed(meta: dict[str, Any]) -> str:
     return ""
 
 
+# Parameters of earlier versions: a params file that still sets one is told the new name.
+RENAMED = {"publish_landmarks_3d": "publish_dense_points"}
+
+
+def undeclared(node: Node) -> list[str]:
+    """One warning per parameter given to the node (params file, ``-p``) that it does not
+    have: a typo or an old name would otherwise be ignored without a word."""
+    given = getattr(node, "_parameter_overrides", {})  # no public accessor
+    out = []
+    for name in sorted(given):
+        if node.has_parameter(name) or name.startswith("qos_overrides."):
+            continue
+        hint = f" (renamed to {RENAMED[name]})" if name in RENAMED else ""
+        out.append(f"parameter {name!r} is given but {node.get_name()} does not have it{hint}")
+    return out
+
+
 def declare_all(node: Node) -> NodeParams:
     """Declare every parameter with its descriptor and return the validated values.
 
@@ -240,50 +246,3 @@ def declare_all(node: Node) -> NodeParams:
         return NodeParams(**values)
     except ValueError as e:
         raise ValueError(f"invalid parameter {e}") from e
-
-
-def pipeline_config(p: NodeParams, namespace: str = "/") -> PipelineConfig:
-    return PipelineConfig(
-        max_faces=p.max_faces,
-        min_face_size=p.min_face_size,
-        detect_every=p.detect_every,
-        refine_passes=p.refine_passes,
-        smoothing=p.smoothing,
-        one_euro=OneEuroConfig(p.smoothing_min_cutoff, p.smoothing_beta, p.smoothing_d_cutoff),
-        tracker=TrackerConfig(
-            min_hits=p.min_hits, max_age=p.max_age, id_prefix=id_prefix_for(p.id_prefix, namespace)
-        ),
-    )
-
-
-def build_pipeline(p: NodeParams, namespace: str) -> tuple[HeadPosePipeline, str, str]:
-    """The configured pipeline: the estimator ``model`` picks, the detector, the tracker.
-
-    Returns:
-        The pipeline, where its model came from, and a line for the log saying which
-        estimator runs, where, why, and how faces are found.
-
-    Raises:
-        TRGError, ValueError: missing or broken model files, bad device (the message says).
-    """
-    files = assets.ModelFiles.in_dir(p.data_dir, p.weights, p.checkpoint)
-    config = EstimatorConfig(p.device, p.half, p.principal_point, p.precision, runtime=p.runtime)
-    estimator, why = load_estimator(
-        p.model, files, config, weights_given=bool(p.weights), tflite_runtime=p.tflite_runtime
-    )
-    detector = BlazeFace(
-        files.detector,
-        BlazeFaceConfig(p.detection_threshold),
-        estimator.device,
-        runtime=p.tflite_runtime,
-    )
-    source = files.weights if estimator.name == "trg" else files.data_dir
-    summary = (
-        f"head pose by {estimator.name} on {estimator.device} ({why}); "
-        f"faces by BlazeFace ({detector.net.runtime})"
-    )
-    return (
-        HeadPosePipeline(estimator, detector, pipeline_config(p, namespace)),
-        str(source),
-        summary,
-    )

@@ -43,12 +43,12 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from trg_ros.core import assets
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.detect.base import FaceDetector
 from trg_ros.core.errors import AssetError, TRGError
 from trg_ros.core.estimate import Estimator
 from trg_ros.core.frames import face_pose
+from trg_ros.core.model.files import CHECKPOINTS
 from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 from trg_ros.core.types import Head
 from trg_ros.tools import sources
@@ -256,8 +256,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from trg_ros.core.detect.blazeface import BlazeFace
     from trg_ros.core.device import resolve_device
+    from trg_ros.core.facemesh.config import FaceMeshConfig
     from trg_ros.core.facemesh.estimator import FaceMeshEstimator
-    from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
+    from trg_ros.core.model.config import TRGConfig
+    from trg_ros.core.model.estimator import TRGEstimator
 
     try:
         pictures = _pictures(args)
@@ -268,18 +270,18 @@ def run(args: argparse.Namespace) -> int:
     files = model_files(args)
     missing = []
     try:
-        trg = TRGEstimator.from_files(files, EstimatorConfig(device=str(device)))
+        trg = TRGEstimator.from_files(files, TRGConfig(device=str(device)))
     except AssetError as e:
         missing.append(str(e))
     except TRGError as e:  # there, but not loadable as TRG: the wrong file
         print(
             f"FAIL: {e}\nThis is not a TRG checkpoint; "
-            f"`{assets.CHECKPOINTS[args.checkpoint].command}` gets the official one.",
+            f"`{CHECKPOINTS[args.checkpoint].command}` gets the official one.",
             file=sys.stderr,
         )
         return EXIT_DISAGREE
     try:
-        facemesh = FaceMeshEstimator.from_dir(files.data_dir, device)
+        facemesh = FaceMeshEstimator.from_dir(files.data_dir, FaceMeshConfig(str(device)))
     except AssetError as e:
         missing.append(str(e))
     if missing:
@@ -358,7 +360,7 @@ def _summary(comparison: Comparison, verdict: Verdict, weights: Path, checkpoint
     return (
         f"FAIL: {head}{'; '.join(verdict.reasons)}.\nThe checkpoint {weights} is probably not "
         f"the official {LABELS[checkpoint]} one (a wrong or corrupt file): `trg-ros assets "
-        f"verify` checks the cached file, `{assets.CHECKPOINTS[checkpoint].command}` gets it "
+        f"verify` checks the cached file, `{CHECKPOINTS[checkpoint].command}` gets it "
         "again."
     )
 

@@ -174,8 +174,8 @@ def rows_from(msg: object, stamp: float, index: int, with_3d: bool) -> list[Face
     for h in msg.heads:  # type: ignore[attr-defined]
         p, q = h.pose.position, h.pose.orientation
         verts = (
-            np.asarray(h.landmarks_3d, float).reshape(-1, 3)
-            if with_3d and len(h.landmarks_3d)
+            np.asarray(h.dense_points, float).reshape(-1, 3)
+            if with_3d and len(h.dense_points)
             else None
         )
         rows.append(
@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         Parameter("checkpoint", value=args.checkpoint),
         Parameter("device", value=args.device),
         Parameter("camera_info_timeout", value=10.0),
-        Parameter("publish_landmarks_3d", value=bool(args.mesh)),
+        Parameter("publish_dense_points", value=bool(args.mesh)),
     ]
     args.out.mkdir(parents=True, exist_ok=True)
     player = Player(params)

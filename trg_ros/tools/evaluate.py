@@ -21,11 +21,13 @@ from typing import ClassVar
 import numpy as np
 
 from trg_ros.core import assets, metrics
+from trg_ros.core.assets import DriveFile
+from trg_ros.core.assets.unpack import NumpyOnlyUnpickler
 from trg_ros.core.camera import CameraModel
-from trg_ros.core.drive import DriveFile
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.errors import TRGError
 from trg_ros.core.model.crop import Box, landmark_box
-from trg_ros.core.unpack import NumpyOnlyUnpickler
+from trg_ros.core.model.files import EVAL_FOLDER_URL
 
 BATCH = 64
 ARKIT_P00 = 1.57443701  # npy/projection_matrix.txt of the official repository
@@ -144,9 +146,9 @@ BIWI_ANNOTATION = assets.Asset(
     url=None,
     size=None,
     sha256=None,
-    drive=DriveFile(assets.EVAL_FOLDER_URL, "annot_mtcnn_fan.pkl"),
+    drive=DriveFile(EVAL_FOLDER_URL, "annot_mtcnn_fan.pkl"),
     how_to_get=(
-        f"download annot_mtcnn_fan.pkl from {assets.EVAL_FOLDER_URL} in a browser into the "
+        f"download annot_mtcnn_fan.pkl from {EVAL_FOLDER_URL} in a browser into the "
         "BIWI hpdb folder, or pass --annotation FILE"
     ),
     command="trg-ros eval --dataset biwi",
@@ -295,10 +297,11 @@ def evaluate(
     return summary, rows
 
 
-def trg_predictor(files: assets.ModelFiles, device: str, principal_point: str) -> Predictor:
-    from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
+def trg_predictor(files: ModelFiles, device: str, principal_point: str) -> Predictor:
+    from trg_ros.core.model.config import TRGConfig
+    from trg_ros.core.model.estimator import TRGEstimator
 
-    est = TRGEstimator.from_files(files, EstimatorConfig(device, False, principal_point))
+    est = TRGEstimator.from_files(files, TRGConfig(device, principal_point))
 
     def predict(batch: list[Sample]) -> list[Prediction]:
         crops = [est.crop(s.load_rgb(), [s.box], s.camera)[0] for s in batch]
@@ -331,7 +334,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files = assets.ModelFiles.in_dir(args.data_dir or assets.cache_dir(), args.weights)
+    files = ModelFiles.in_dir(args.data_dir or assets.cache_dir(), args.weights)
     try:
         files.check()
         if args.dataset == "biwi":

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from trg_ros.core import assets
+from trg_ros.core.assets import cache_dir
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.errors import TRGError
 from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.onnx import (
@@ -44,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files = assets.ModelFiles.in_dir(args.data_dir or assets.cache_dir(), args.weights)
+    files = ModelFiles.in_dir(args.data_dir or cache_dir(), args.weights)
     try:
         model = load_trg(files.weights, files.sampled_vertices)
     except TRGError as e:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from trg_ros.core import assets
+from trg_ros.core.catalogue import ModelFiles
+from trg_ros.core.model.files import CHECKPOINTS
 
 
 def add_model_files(p: argparse.ArgumentParser) -> None:
@@ -15,11 +16,11 @@ def add_model_files(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, help="asset folder (default: the cache)")
     p.add_argument(
         "--checkpoint",
-        choices=list(assets.CHECKPOINTS),
+        choices=list(CHECKPOINTS),
         default="trg-star",
         help="official checkpoint from the cache when --weights is not given",
     )
 
 
-def model_files(args: argparse.Namespace) -> assets.ModelFiles:
-    return assets.ModelFiles.in_dir(args.data_dir, args.weights, args.checkpoint)
+def model_files(args: argparse.Namespace) -> ModelFiles:
+    return ModelFiles.in_dir(args.data_dir, args.weights, args.checkpoint)

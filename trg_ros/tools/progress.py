@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trg_ros.core.assets import Asset
-from trg_ros.core.download import Progress
+from trg_ros.core.assets import Asset, Progress
 
 
 def download_bar(asset: Asset) -> Progress:

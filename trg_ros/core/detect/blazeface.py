@@ -1,7 +1,7 @@
 """MediaPipe BlazeFace full-range face detector.
 
 The network is the Apache-2.0 ``face_detection_full_range.tflite`` (see
-:mod:`trg_ros.core.assets`), run by :class:`~trg_ros.core.tflite.runtime.TFLiteNetwork`
+:mod:`trg_ros.core.detect.files`), run by :class:`~trg_ros.core.tflite.runtime.TFLiteNetwork`
 (ai-edge-litert on CPU, its PyTorch conversion on CUDA). Pre- and post-processing
 follow MediaPipe's published graph settings for this model: a 192 x 192 letterboxed RGB input
 scaled to [-1, 1]; 2304 SSD anchors, one per cell of a 48 x 48 grid with unit size; boxes and

@@ -259,3 +259,17 @@ class CanonicalFace:
             except (OSError, ValueError, EOFError) as e:
                 raise CheckpointError(f"cannot load canonical face file {path}: {e}") from e
         return cls(**arrays)
+
+
+class _CanonicalArrays:
+    """A :class:`~trg_ros.core.assets.spec.Derivation`: the canonical face's ``.npy`` arrays,
+    decoded from the geometry metadata once at install."""
+
+    def names(self, source: str) -> list[str]:
+        return list(CanonicalFace.file_names().values())
+
+    def make(self, installed: Path) -> None:
+        CanonicalFace.read(installed).save(installed.parent)
+
+
+CANONICAL_ARRAYS = _CanonicalArrays()

@@ -20,12 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trg_ros.core import assets
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.detect.base import Detection
+from trg_ros.core.device import resolve_device
 from trg_ros.core.errors import AssetError
 from trg_ros.core.estimate import Estimate, FaceQuery, keep_following
 from trg_ros.core.facemesh.canonical import CanonicalFace
+from trg_ros.core.facemesh.config import FaceMeshConfig
+from trg_ros.core.facemesh.files import POSE_FILES
 from trg_ros.core.facemesh.ibug68 import FACEMESH_TO_IBUG68
 from trg_ros.core.facemesh.landmarker import FaceLandmarker, FaceLandmarks, Roi
 from trg_ros.core.facemesh.landmarker import roi_from_detection as seed_roi
@@ -48,19 +50,21 @@ class FaceMeshEstimator:
     Args:
         landmarker: the FaceMesh v2 network.
         face: MediaPipe's canonical metric face.
+        source: where its files came from (for the log and diagnostics).
     """
 
     name = "facemesh"
 
-    def __init__(self, landmarker: FaceLandmarker, face: CanonicalFace) -> None:
+    def __init__(self, landmarker: FaceLandmarker, face: CanonicalFace, source: str = "") -> None:
         self.landmarker = landmarker
         self.face = face
+        self.source = source
         self.device = torch.device(landmarker.net.device)
         self.triangles = np.asarray(face.triangles, dtype=np.int64)
 
     @classmethod
     def from_dir(
-        cls, data_dir: str | Path, device: str | torch.device = "cpu", runtime: str = "auto"
+        cls, data_dir: str | Path, config: FaceMeshConfig | None = None
     ) -> FaceMeshEstimator:
         """Load from a folder laid out like the asset cache (``trg-ros assets fetch``).
 
@@ -68,13 +72,16 @@ class FaceMeshEstimator:
             AssetError: a file of the Face Landmarker bundle is missing.
         """
         d = Path(data_dir).expanduser()
-        missing = [n for n in assets.FACE_LANDMARKER.derived_names() if not (d / n).is_file()]
+        missing = [n for n in POSE_FILES if not (d / n).is_file()]
         if missing:
             raise AssetError(
                 f"FaceMesh files missing in {d}: {', '.join(missing)}; run "
                 "`trg-ros assets fetch --only facemesh`"
             )
-        return cls(FaceLandmarker.from_dir(d, device, runtime), CanonicalFace.load(d))
+        config = config or FaceMeshConfig()
+        device = resolve_device(config.device)
+        landmarker = FaceLandmarker.from_dir(d, device, config.tflite_runtime)
+        return cls(landmarker, CanonicalFace.load(d), str(d))
 
     def estimate(
         self,
@@ -112,12 +119,11 @@ class FaceMeshEstimator:
             pose = metric_pose(points, camera, self.face)
         else:  # counted as non-finite by the pipeline
             nan = np.full(3, np.nan)
-            pose = MetricPose(np.full((3, 3), np.nan), nan, np.full((468, 3), np.nan), nan, np.nan)
+            pose = MetricPose(np.full((3, 3), np.nan), nan, np.full((468, 3), np.nan), nan)
         head = Head(
             id="",
             score=float(query.score),
             box=np.asarray(query.box, float),
-            crop_box=roi_box(found.roi),
             rotation=pose.rotation @ CANONICAL_IN_TRG_HEAD.T,
             translation=pose.translation,
             vertices=pose.mesh,

@@ -23,8 +23,9 @@ import cv2
 import numpy as np
 import torch
 
-from trg_ros.core import assets
 from trg_ros.core.detect.base import Detection
+from trg_ros.core.facemesh.files import LANDMARKER
+from trg_ros.core.tflite.files import converted_path
 from trg_ros.core.tflite.runtime import TFLiteNetwork
 
 INPUT_SIZE = 256
@@ -133,9 +134,8 @@ class FaceLandmarker:
         cls, data_dir: str | Path, device: str | torch.device = "cpu", runtime: str = "auto"
     ) -> FaceLandmarker:
         """Load from a folder laid out like the asset cache (``trg-ros assets fetch``)."""
-        member = assets.FACE_LANDMARKER.members[0]
-        d = Path(data_dir).expanduser()
-        return cls(d / member.name, d / str(member.converted_name), device, runtime)
+        tflite = Path(data_dir).expanduser() / LANDMARKER
+        return cls(tflite, converted_path(tflite), device, runtime)
 
     @staticmethod
     def crop(image_rgb: np.ndarray, roi: Roi) -> np.ndarray:

@@ -59,16 +59,12 @@ class MetricPose:
             mouth, closed eyes) and ``camera.project(mesh)`` gives back the input x, y.
         sellion: (3,) canonical vertex 168 moved by the rigid pose, m: steadier than
             ``mesh[168]``, which carries that landmark's own noise and expression.
-        fit_rms: weighted RMS distance (m) between the posed canonical basis vertices and the
-            fitted landmarks: 0 for a face of exactly canonical shape, growing with expression,
-            face-shape difference and landmark noise (a quality figure, not a gate).
     """
 
     rotation: np.ndarray
     translation: np.ndarray
     mesh: np.ndarray
     sellion: np.ndarray
-    fit_rms: float
 
 
 def procrustes(
@@ -140,7 +136,5 @@ def metric_pose(landmarks: np.ndarray, camera: CameraModel, face: CanonicalFace)
     rotation, scale, shift = procrustes(face.vertices[ids], unit_depth_face[ids], weights)
     translation = shift / scale
     mesh = unit_depth_face / scale
-    residual = face.vertices[ids] @ rotation.T + translation - mesh[ids]
-    fit_rms = float(np.sqrt(weights @ np.einsum("ij,ij->i", residual, residual) / weights.sum()))
     sellion = rotation @ face.vertices[SELLION_VERTEX] + translation
-    return MetricPose(rotation, translation, mesh, sellion, fit_rms)
+    return MetricPose(rotation, translation, mesh, sellion)

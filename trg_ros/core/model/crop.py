@@ -9,17 +9,15 @@ instead, so the pinhole model TRG assumes holds inside the crop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import cv2
 import numpy as np
 import torch
 
 from trg_ros.core.camera import CameraModel
+from trg_ros.core.model.config import PRINCIPAL_POINT_MODES, PrincipalPointMode
 from trg_ros.core.model.trg import CROP_SIZE
 
-PrincipalPointMode = Literal["camera", "image_centre"]
-PRINCIPAL_POINT_MODES: tuple[str, ...] = ("camera", "image_centre")
 # Half-side of the official box in units of the larger landmark extent (1.5 x extent).
 BOX_HALF_SIDE = 0.75
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)

@@ -9,29 +9,26 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from trg_ros.core import assets
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.device import resolve_device
 from trg_ros.core.estimate import Estimate, FaceQuery, keep_following
 from trg_ros.core.frames import SELLION_LANDMARK
 from trg_ros.core.model import fast
 from trg_ros.core.model.checkpoint import load_trg
+from trg_ros.core.model.config import PrincipalPointMode, TRGConfig
 from trg_ros.core.model.crop import (
-    PRINCIPAL_POINT_MODES,
     Box,
     FaceCrop,
-    PrincipalPointMode,
     landmark_box,
     make_crop,
     normalise,
     square_box,
 )
-from trg_ros.core.model.fast import PRECISIONS
-from trg_ros.core.model.runtime import RUNTIMES, TorchRunner, choose_runner
+from trg_ros.core.model.files import TRGFiles
+from trg_ros.core.model.runtime import TorchRunner, choose_runner
 from trg_ros.core.model.trg import TRGNet
 from trg_ros.core.types import Head
 
@@ -45,43 +42,6 @@ log = logging.getLogger(__name__)
 # hand-picked landmark extent (180, 75, 270, 175) of the parity fixture.
 EXTENT_SCALE = 0.94
 EXTENT_SHIFT_Y = 0.035
-
-
-@dataclass(frozen=True)
-class EstimatorConfig:
-    """Settings of :class:`TRGEstimator`, validated on construction.
-
-    Attributes:
-        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        half: fp16 on CUDA (shorthand for ``precision="fp16"``).
-        principal_point: ``camera`` or ``image_centre`` (see :mod:`trg_ros.core.model.crop`).
-        precision: ``fp32``, ``bf16`` (CPUs with AVX-512 BF16/AMX) or ``fp16`` (CUDA).
-        optimise: fold BatchNorm and use channels-last (exact up to float rounding); off
-            runs the checkpoint-shaped model eagerly, the reference path.
-        runtime: ``auto`` (measured when built, see :mod:`.runtime`), ``torch`` or
-            ``onnxruntime``.
-        allow_tf32: let CUDA round fp32 products to TF32 (faster, ~1e-3 relative steps);
-            off keeps the parity bounds.
-    """
-
-    device: str = "auto"
-    half: bool = False
-    principal_point: str = "camera"
-    precision: str = "fp32"
-    optimise: bool = True
-    runtime: str = "auto"
-    allow_tf32: bool = False
-
-    def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.runtime not in RUNTIMES:
-            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
-        if self.principal_point not in PRINCIPAL_POINT_MODES:
-            raise ValueError(
-                f"principal_point must be one of {PRINCIPAL_POINT_MODES}, "
-                f"got {self.principal_point!r}"
-            )
 
 
 def crop_box_from_detection(box: np.ndarray) -> Box:
@@ -115,6 +75,7 @@ class TRGEstimator:
         landmark_vertices: (68,) indices of the iBUG-68 landmarks in the 1220-vertex mesh.
         config: device, fp16 and principal-point handling.
         triangles: (T, 3) faces of the 1220-vertex mesh (for mesh markers).
+        source: where the weights came from (for the log and diagnostics).
     """
 
     name = "trg"
@@ -123,15 +84,18 @@ class TRGEstimator:
         self,
         model: TRGNet,
         landmark_vertices: np.ndarray,
-        config: EstimatorConfig | None = None,
+        config: TRGConfig | None = None,
         triangles: np.ndarray | None = None,
+        source: str = "",
     ) -> None:
-        self.config = config or EstimatorConfig()
+        self.config = config or TRGConfig()
+        self.source = source
         self.device = resolve_device(self.config.device)
         self.model = model.eval().to(self.device)
-        precision = "fp16" if self.config.half else self.config.precision
-        if self.config.optimise or precision != "fp32":
-            self.net, self.precision = fast.optimise(self.model, self.device, precision)
+        if self.config.optimise or self.config.precision != "fp32":
+            self.net, self.precision = fast.optimise(
+                self.model, self.device, self.config.precision
+            )
         else:
             self.net, self.precision = self.model, "fp32"
         torch_runner = TorchRunner(
@@ -152,10 +116,8 @@ class TRGEstimator:
         )
 
     @classmethod
-    def from_files(
-        cls, files: assets.ModelFiles, config: EstimatorConfig | None = None
-    ) -> TRGEstimator:
-        """Load weights and data files (see :class:`trg_ros.core.assets.ModelFiles`)."""
+    def from_files(cls, files: TRGFiles, config: TRGConfig | None = None) -> TRGEstimator:
+        """Load weights and data files (see :class:`trg_ros.core.catalogue.ModelFiles`)."""
         files.check()
         model = load_trg(files.weights, files.sampled_vertices)
         return cls(
@@ -163,6 +125,7 @@ class TRGEstimator:
             np.load(files.landmark_vertices, allow_pickle=False),
             config,
             np.load(files.triangles, allow_pickle=False),
+            str(files.weights),
         )
 
     @property
@@ -240,7 +203,6 @@ class TRGEstimator:
                     id="",
                     score=float(scores[i]) if scores is not None else 1.0,
                     box=c.box.as_array(),
-                    crop_box=c.box.as_array(),
                     rotation=rotations[i],
                     translation=translations[i],
                     vertices=vertices[i],

@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from trg_ros.core.model.config import PRECISIONS
 from trg_ros.core.model.trg import BasicBlock, TRGNet
 
 log = logging.getLogger(__name__)
-PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def cpu_has_bf16() -> bool:

@@ -21,11 +21,11 @@ import torch
 
 from trg_ros.core.device import tf32
 from trg_ros.core.model import fast
+from trg_ros.core.model.config import TRG_RUNTIMES
 from trg_ros.core.model.trg import TRGNet
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("auto", "torch", "onnxruntime")
 # (B, 3, 3) head -> camera rotations, (B, 3) translations (m), (B, 1220, 3) vertices (m).
 Outputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -133,8 +133,8 @@ def choose_runner(
     Raises:
         ValueError: an unknown runtime, or onnxruntime asked for where it cannot run.
     """
-    if requested not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {requested!r}")
+    if requested not in TRG_RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(TRG_RUNTIMES)}, got {requested!r}")
     problem = ""
     if torch_runner.device.type != "cpu":
         problem = f"device {torch_runner.device} (onnxruntime runs TRG on the CPU only)"

@@ -20,7 +20,7 @@ from trg_ros.core.errors import AssetError, TRGError
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("auto", "litert", "torch")
+TFLITE_RUNTIMES = ("auto", "litert", "torch")
 # litert: one interpreter per batch size up to this many inputs; larger batches run in chunks.
 # Batched invocation measured 2.3 ms/face against 2.6 ms/face one by one for FaceMesh at 4.
 MAX_BATCH = 8
@@ -37,8 +37,8 @@ def choose_runtime(requested: str, device: torch.device, tflite: Path) -> tuple[
         ValueError: for an unknown runtime name.
         TRGError: when ``"litert"`` is asked for and cannot run here.
     """
-    if requested not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {requested!r}")
+    if requested not in TFLITE_RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(TFLITE_RUNTIMES)}, got {requested!r}")
     if requested == "torch":
         return "torch", "asked for"
     problem = ""

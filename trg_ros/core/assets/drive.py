@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trg_ros.core.download import TIMEOUT, Progress
+from trg_ros.core.assets.download import TIMEOUT, Progress
 from trg_ros.core.errors import AssetError
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The checks of ``scripts/dev gpu-check``: :mod:`trg_ros.tools.gpu_check` runs each one in
+"""The checks of ``scripts/dev gpu-check``: :mod:`trg_ros.tools.gpu.check` runs each one in
 its own process, under a time limit and with TF32 off, and collects what it returns.
 
 Every step takes a :class:`Context` and returns a JSON-ready dict whose ``passed`` says
@@ -18,14 +18,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from trg_ros.core import assets
 from trg_ros.core.camera import CameraModel
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.device import tf32
 from trg_ros.core.model import fast
 from trg_ros.core.model.checkpoint import load_trg
-from trg_ros.core.model.estimator import EstimatorConfig, TRGEstimator
-from trg_ros.tools import bench, bench_runs, parity
+from trg_ros.core.model.config import TRGConfig
+from trg_ros.core.model.estimator import TRGEstimator
+from trg_ros.tools import parity
 from trg_ros.tools.accuracy import pose_differences, precision_verdict, sweep_crops, within_bounds
+from trg_ros.tools.bench import command, model, pipeline
+from trg_ros.tools.bench.measure import summary
 from trg_ros.tools.fixture import is_parity_fixture
 from trg_ros.tools.sources import sample_image
 
@@ -51,8 +54,8 @@ class Context:
     weights: str
     repeats: int = 20
 
-    def files(self) -> assets.ModelFiles:
-        return assets.ModelFiles.in_dir(self.model_dir, self.weights)
+    def files(self) -> ModelFiles:
+        return ModelFiles.in_dir(self.model_dir, self.weights)
 
 
 def missing(step: str, ctx: Context) -> str | None:
@@ -116,11 +119,11 @@ def run_precision(ctx: Context) -> dict[str, Any]:
     kpt = np.load(files.landmark_vertices)
     random_weights = is_parity_fixture(net)
     crops, camera = sweep_crops(sample_image())
-    eager = TRGEstimator(net, kpt, EstimatorConfig(ctx.device, optimise=False))
+    eager = TRGEstimator(net, kpt, TRGConfig(ctx.device, optimise=False))
     reference = eager.run_crops(crops, camera)
     modes = {
-        "fp32-fast": EstimatorConfig(ctx.device),
-        "fp16": EstimatorConfig(ctx.device, precision="fp16"),
+        "fp32-fast": TRGConfig(ctx.device),
+        "fp16": TRGConfig(ctx.device, precision="fp16"),
     }
     result: dict[str, Any] = {"crops": len(crops), "random_weights": random_weights}
     for name, config in modes.items():
@@ -143,7 +146,7 @@ def run_precision(ctx: Context) -> dict[str, Any]:
 def bench_args(ctx: Context, *extra: str) -> argparse.Namespace:
     """The arguments ``trg-ros bench`` would parse, so the benches see every option."""
     parser = argparse.ArgumentParser(prog="trg-ros")
-    bench.add_parser(parser.add_subparsers())
+    command.add_parser(parser.add_subparsers())
     argv = ["bench", "--device", ctx.device, "--repeats", str(ctx.repeats)]
     argv += ["--data-dir", ctx.model_dir, "--weights", ctx.weights, *extra]
     return parser.parse_args(argv)
@@ -153,12 +156,12 @@ def run_model_bench(ctx: Context) -> dict[str, Any]:
     """``trg-ros bench --model-only`` at batch 1/8/64 (fp32 eager, fp32 fast, fp16 on CUDA)."""
     sizes = [str(b) for b in BATCH_SIZES]
     args = bench_args(ctx, "--model-only", "--batch-sizes", *sizes)
-    return {**bench_runs.model(ctx.files(), args), "passed": True}
+    return {**model.model(ctx.files(), args), "passed": True}
 
 
 def run_pipeline_bench(ctx: Context) -> dict[str, Any]:
     """The core pipeline per stage, baseline against ours (the node runs in ``run_node``)."""
-    result = bench_runs.pipeline(ctx.files(), bench_args(ctx))
+    result = pipeline.pipeline(ctx.files(), bench_args(ctx))
     result.pop("heads_by_faces")  # Head objects, not JSON
     return {**result, "passed": True}
 
@@ -204,7 +207,7 @@ def run_node(ctx: Context) -> dict[str, Any]:
         player.close()
     wanted = torch.device(ctx.device).type
     result: dict[str, Any] = {"frames": len(faces), "faces_per_frame": faces, **where}
-    result |= bench.summary(np.array(times), 1)
+    result |= summary(np.array(times), 1)
     result["passed"] = (
         all(n == 1 for n in faces)
         and all(finite)

@@ -1,5 +1,6 @@
-"""What installing an asset derives from its checked file: ``.npy`` arrays from a pickle, the
-files of a zip archive (a wheel, a MediaPipe ``.task`` bundle) and PyTorch conversions.
+"""What installing an asset derives from its checked file: ``.npy`` arrays from a pickle, and
+the files of a zip archive (a wheel, a MediaPipe ``.task`` bundle) with what their
+declarations derive from them (:class:`~trg_ros.core.assets.spec.Derivation`).
 
 Every function here runs only after the asset's own size and SHA-256 passed, and writes its
 outputs atomically (temporary name, then rename), so a crash never leaves half a file.
@@ -12,49 +13,13 @@ import io
 import pickle
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from trg_ros.core.assets.spec import Member
 from trg_ros.core.errors import AssetError
-
-
-@dataclass(frozen=True)
-class Member:
-    """A file inside a zip asset that is installed on its own next to the asset.
-
-    A ``.tflite`` member is kept as it is (a TFLite runtime loads it) and also converted to
-    ``<stem>.npz`` for the PyTorch runtime.
-
-    Attributes:
-        path: path inside the archive.
-        sha256: hex digest of the member's bytes.
-    """
-
-    path: str
-    sha256: str
-
-    @property
-    def name(self) -> str:
-        """File name in the cache."""
-        return Path(self.path).name
-
-    @property
-    def converted_name(self) -> str | None:
-        """The PyTorch conversion's file name, for a ``.tflite`` member."""
-        return Path(self.path).stem + ".npz" if self.path.endswith(".tflite") else None
-
-    def installed_names(self) -> list[str]:
-        """The member and what is derived from it: a ``.tflite``'s PyTorch conversion, the
-        canonical face's arrays from MediaPipe's geometry ``.binarypb``."""
-        names = [self.name] + ([self.converted_name] if self.converted_name else [])
-        if self.path.endswith(".binarypb"):
-            from trg_ros.core.facemesh.canonical import CanonicalFace
-
-            names += list(CanonicalFace.file_names().values())
-        return names
 
 
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -111,16 +76,9 @@ def write_atomic(data: bytes, path: Path) -> None:
 
 
 def install_members(archive: Path, members: Sequence[Member], dest: Path, label: str) -> None:
-    """Extract each member into ``dest``; convert ``.tflite`` members for PyTorch and the
-    geometry ``.binarypb`` into ``.npy`` arrays, so nothing is parsed at run time."""
+    """Extract each member into ``dest`` and write what its declaration derives from it."""
     for member in members:
         out = dest / member.name
         write_atomic(read_member(archive, member.path, member.sha256, label), out)
-        if member.converted_name:
-            from trg_ros.core.tflite.convert import convert_tflite
-
-            convert_tflite(out, dest / member.converted_name)
-        if member.path.endswith(".binarypb"):
-            from trg_ros.core.facemesh.canonical import CanonicalFace
-
-            CanonicalFace.read(out).save(dest)
+        for derivation in member.derived:
+            derivation.make(out)

@@ -8,7 +8,7 @@ when the budget runs out the remaining steps are skipped with a note. Without CU
 and exits 0. ``--device cpu`` rehearses the same steps on the CPU (the tests use it; its
 figures are CPU figures)::
 
-    python -m trg_ros.tools.gpu_check --out gpu_check.json
+    python -m trg_ros.tools.gpu.check --out gpu_check.json
 
 Exit code: 0 when every step passed (or there is no CUDA), 1 otherwise.
 """
@@ -32,10 +32,10 @@ from typing import Any
 
 import torch
 
-from trg_ros.core import assets
+from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.device import tf32
-from trg_ros.tools import gpu_steps
 from trg_ros.tools.fixture import parity_state_dict
+from trg_ros.tools.gpu import steps
 
 NO_CUDA = "no CUDA device: nothing to check (torch.cuda.is_available() is False)"
 BUDGET_S = 450.0  # all steps; start-up, set-up and the summary fit in the rest of 8 minutes
@@ -103,12 +103,12 @@ def prepare(
     reference: Path | None,
     device: str,
     repeats: int,
-) -> gpu_steps.Context:
+) -> steps.Context:
     """A folder laid out like the asset cache, linking each data file from ``data_dir`` (default:
     the cache) where it is, else from the parity fixture; the detector only from ``data_dir``.
     Benches use ``weights``, else the cache's checkpoint, else the fixture's random weights."""
-    source = assets.ModelFiles.in_dir(data_dir)
-    target = assets.ModelFiles.in_dir(work / "assets")
+    source = ModelFiles.in_dir(data_dir)
+    target = ModelFiles.in_dir(work / "assets")
     target.data_dir.mkdir(parents=True)
     fixture = {}
     if reference is not None:
@@ -131,7 +131,7 @@ def prepare(
     if weights is None and reference is not None:
         weights = work / FIXTURE_WEIGHTS
         torch.save(parity_state_dict(reference), weights)
-    return gpu_steps.Context(
+    return steps.Context(
         device,
         None if reference is None else str(reference),
         str(target.data_dir),
@@ -167,10 +167,10 @@ def run_child(command: list[str], limit: float, result: Path) -> dict[str, Any]:
 def run_step(step: str, context: Path, result: Path) -> int:
     """The child's side: one step with TF32 off; its result (or error) goes to ``result``."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    ctx = gpu_steps.Context(**json.loads(context.read_text()))
+    ctx = steps.Context(**json.loads(context.read_text()))
     try:
         with tf32():
-            out = gpu_steps.STEPS[step](ctx)
+            out = steps.STEPS[step](ctx)
     except Exception as e:
         result.write_text(json.dumps({"error": f"{type(e).__name__}: {e}"}))
         raise
@@ -223,12 +223,12 @@ def run(args: argparse.Namespace) -> int:
                     )
                     (work / "context.json").write_text(json.dumps(dataclasses.asdict(ctx)))
                     report["weights"] = _weights_name(ctx, work)
-                reason = gpu_steps.missing(name, ctx)
+                reason = steps.missing(name, ctx)
                 if reason:
                     outcome = {"status": "skipped", "note": reason}
                 else:
                     print(f"[gpu-check] {name}: up to {limit:.0f} s", flush=True)
-                    command = [sys.executable, "-m", "trg_ros.tools.gpu_check", "--step", name]
+                    command = [sys.executable, "-m", "trg_ros.tools.gpu.check", "--step", name]
                     command += ["--context", str(work / "context.json")]
                     command += ["--result", str(work / f"{name}.json")]
                     outcome = run_child(command, limit, work / f"{name}.json")
@@ -247,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _weights_name(ctx: gpu_steps.Context, work: Path) -> str:
+def _weights_name(ctx: steps.Context, work: Path) -> str:
     if Path(ctx.weights) == work / FIXTURE_WEIGHTS:
         return "parity fixture (random weights: accuracy costs cannot be judged)"
     return ctx.weights
@@ -268,7 +268,7 @@ def print_summary(report: dict[str, Any], out: Path, ok: bool) -> None:
     for name, step in report["steps"].items():
         if step["status"] == "ok":
             try:
-                detail = gpu_steps.SUMMARIES[name](step["result"])
+                detail = steps.SUMMARIES[name](step["result"])
             except (KeyError, TypeError):  # a bench whose rows changed shape: the JSON has it
                 detail = "see the JSON"
         else:
@@ -280,13 +280,13 @@ def print_summary(report: dict[str, Any], out: Path, ok: bool) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m trg_ros.tools.gpu_check",
+        prog="python -m trg_ros.tools.gpu.check",
         description="CUDA readiness of trg_ros in one command (see the module docstring).",
     )
     p.add_argument("--out", type=Path, default=Path("gpu_check.json"), help="the JSON report")
     p.add_argument("--device", default="cuda", help="cuda or cuda:N; cpu: rehearse on the CPU")
-    steps = list(gpu_steps.STEPS)
-    p.add_argument("--steps", nargs="+", choices=steps, default=steps, help="which, in order")
+    names = list(steps.STEPS)
+    p.add_argument("--steps", nargs="+", choices=names, default=names, help="which, in order")
     p.add_argument("--budget", type=float, default=BUDGET_S, help="seconds for all steps")
     p.add_argument("--repeats", type=int, default=20, help="timed calls per measurement")
     p.add_argument("--reference", type=Path, help="parity fixture (default: shared/)")

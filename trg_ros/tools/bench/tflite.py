@@ -21,12 +21,16 @@ import cv2
 import numpy as np
 import torch
 
-from trg_ros.core import assets
+from trg_ros.core.camera import CameraModel
+from trg_ros.core.catalogue import ModelFiles
+from trg_ros.core.detect.files import DETECTOR
 from trg_ros.core.device import resolve_device
 from trg_ros.core.errors import TRGError
+from trg_ros.core.facemesh.files import LANDMARKER
 from trg_ros.core.model.runtime import onnx_available
+from trg_ros.core.tflite.files import converted_path
 from trg_ros.core.tflite.runtime import litert_available
-from trg_ros.tools.bench import machine_info, print_table
+from trg_ros.tools.bench.measure import machine_info, measure, print_table, summary
 from trg_ros.tools.sources import sample_image
 
 Run = Callable[[np.ndarray], list[np.ndarray]]
@@ -219,7 +223,7 @@ def _title(what: str, device: torch.device) -> str:
     )
 
 
-def detector(files: assets.ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
+def detector(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     """BlazeFace per frame with each runtime; ratios against the PyTorch conversion."""
     from trg_ros.core.detect.blazeface import INPUT_SIZE, BlazeFace, letterbox
 
@@ -259,10 +263,10 @@ def facemesh(
     dev = resolve_device(device)
     info = machine_info(dev)
     image = sample_image()
-    found = BlazeFace(Path(data_dir) / str(assets.BLAZEFACE.members[0].converted_name))
+    found = BlazeFace(Path(data_dir) / DETECTOR)
     roi = roi_from_detection(found.detect(image)[0])
     marks = {rt: FaceLandmarker.from_dir(data_dir, dev, rt) for rt in _runtimes(dev)}
-    converted = Path(data_dir) / str(assets.FACE_LANDMARKER.members[0].converted_name)
+    converted = converted_path(Path(data_dir) / LANDMARKER)
     runtimes, ort, macs = _contenders(converted, INPUT_SIZE, dev)
     crop = marks["torch"].crop(image, roi)
     rows, results = [], []
@@ -282,3 +286,20 @@ def facemesh(
         rows,
     )
     return {"machine": info, "facemesh": results}
+
+
+def facemesh_estimate_ms(files: ModelFiles, device: str, repeats: int) -> float:
+    """The bundled estimator's whole cost for one face: ROI, landmarks, metric pose."""
+    from trg_ros.core.detect.blazeface import BlazeFace
+    from trg_ros.core.estimate import FaceQuery
+    from trg_ros.core.facemesh.config import FaceMeshConfig
+    from trg_ros.core.facemesh.estimator import FaceMeshEstimator
+
+    image = sample_image()
+    found = BlazeFace(files.detector).detect(image)[0]
+    camera = CameraModel(np.array([[600.0, 0, 256], [0, 600, 256], [0, 0, 1]]), 512, 512)
+    estimator = FaceMeshEstimator.from_dir(files.data_dir, FaceMeshConfig(device))
+    query = [FaceQuery(found.box, found.score, True, found.keypoints)]
+    ms = summary(measure(lambda: estimator.estimate(image, query, camera), repeats), 1)["p50_ms"]
+    print(f"FaceMesh estimator, one face (ROI, landmarks, metric pose): {ms:.2f} ms")
+    return ms

@@ -7,9 +7,11 @@ disturbs a running robot graph. The node's own per-stage times come from its dia
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +21,9 @@ from typing import Any
 import numpy as np
 
 from trg_ros.core.camera import CameraModel
+from trg_ros.core.catalogue import ModelFiles
+from trg_ros.tools.bench.measure import print_table, summary
+from trg_ros.tools.bench.pipeline import faces_frame
 
 STAGES = ("transport", "queue", "convert", "detect", "estimate", "track", "publish")
 
@@ -196,3 +201,59 @@ def at_rate(camera: Camera, msgs: tuple[Any, Any], hz: float, seconds: float) ->
         "first_sixth_p50_ms": float(np.median(early) * 1e3) if len(early) else float("nan"),
         "last_sixth_p50_ms": float(np.median(late) * 1e3) if len(late) else float("nan"),
     }
+
+
+def node_runs(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
+    """The node in its own process: TRG and FaceMesh frame by frame, then TRG at 30 and 60 Hz."""
+    keep_local()
+    rgb = faces_frame(1, 640, 480)
+    camera = CameraModel(np.array([[640.0, 0, 320], [0, 640, 240], [0, 0, 1]]), 640, 480)
+    msgs = messages_for(rgb, camera)
+    out: dict[str, Any] = {}
+    for model in ("trg", "facemesh"):
+        ns = f"/trg_ros_bench_{model}"
+        params = {
+            "model": model,
+            "data_dir": files.data_dir,
+            "weights": files.weights,
+            "device": args.device,
+            "smoothing": "false",
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = start_node(ns, params, Path(tmp) / "node.log")
+            cam = Camera(ns)
+            try:
+                if not cam.ready():
+                    raise RuntimeError(f"the {model} node did not come up")
+                times = frame_by_frame(cam, msgs, args.repeats)
+                time.sleep(1.5)  # one more diagnostics message with these frames' stages
+                diag = cam.diagnostics
+                stages = {
+                    s: float(diag.get(f"stage_{s}_p50_ms", "nan")) for s in STAGES
+                }
+                entry: dict[str, Any] = {**summary(times, 1), "stages_p50_ms": stages}
+                if model == "trg" and args.load_seconds > 0:
+                    entry["load"] = [
+                        at_rate(cam, msgs, hz, args.load_seconds) for hz in (30, 60)
+                    ]
+                out[model] = entry
+            finally:
+                cam.close()
+                stop_node(proc)
+    rows = []
+    for model, e in out.items():
+        stage_cells = [f"{e['stages_p50_ms'][s]:.1f}" for s in STAGES]
+        rows.append([model, f"{e['p50_ms']:.1f}", f"{e['p90_ms']:.1f}", *stage_cells])
+    print_table(
+        "Through the node over DDS (own process, 640x480, 1 face, frame by frame), ms",
+        ["model", "p50", "p90", *STAGES],
+        rows,
+    )
+    for load in out.get("trg", {}).get("load", []):
+        print(
+            f"TRG at {load['hz']} Hz for {load['seconds']:g} s: {load['answered']} of "
+            f"{load['sent']} frames answered ({load['answered_hz']:.1f}/s), p50 "
+            f"{load['p50_ms']:.1f} ms (first sixth {load['first_sixth_p50_ms']:.1f}, last sixth "
+            f"{load['last_sixth_p50_ms']:.1f})"
+        )
+    return out

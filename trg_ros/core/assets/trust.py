@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from trg_ros.core.download import CHUNK
+from trg_ros.core.assets.download import CHUNK
 from trg_ros.core.errors import AssetError
 
 RECORD_FILE = "recorded_hashes.json"

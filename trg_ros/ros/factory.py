@@ -1,0 +1,105 @@
+"""What the node's parameters build: each estimator's configuration, the detector's, the
+pipeline's, and the pipeline itself. The schema they are read from is :mod:`.params`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trg_ros.core.catalogue import ModelFiles
+from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
+from trg_ros.core.estimators import load_estimator
+from trg_ros.core.facemesh.config import FaceMeshConfig
+from trg_ros.core.model.config import TRGConfig
+from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
+from trg_ros.core.smoothing import OneEuroConfig
+from trg_ros.core.track import TrackerConfig
+from trg_ros.ros.params import NodeParams
+
+# The parameters only one estimator reads (the others apply to both).
+MODEL_PARAMETERS = {
+    "trg": ("weights", "checkpoint", "half", "precision", "runtime", "principal_point"),
+    "facemesh": (),
+}
+
+
+def trg_config(p: NodeParams) -> TRGConfig:
+    precision = "fp16" if p.half else p.precision
+    return TRGConfig(p.device, p.principal_point, precision, runtime=p.runtime)
+
+
+def facemesh_config(p: NodeParams) -> FaceMeshConfig:
+    return FaceMeshConfig(p.device, p.tflite_runtime)
+
+
+def detector_config(p: NodeParams) -> BlazeFaceConfig:
+    return BlazeFaceConfig(p.detection_threshold)
+
+
+def id_prefix_for(setting: str, namespace: str) -> str:
+    """The face-id prefix: ``auto`` derives it from the node's namespace (``/a/b`` -> ``a_b_``)."""
+    if setting != "auto":
+        return setting
+    ns = namespace.strip("/").replace("/", "_")
+    return f"{ns}_" if ns else ""
+
+
+def pipeline_config(p: NodeParams, namespace: str = "/") -> PipelineConfig:
+    return PipelineConfig(
+        max_faces=p.max_faces,
+        min_face_size=p.min_face_size,
+        detect_every=p.detect_every,
+        refine_passes=p.refine_passes,
+        smoothing=p.smoothing,
+        one_euro=OneEuroConfig(p.smoothing_min_cutoff, p.smoothing_beta, p.smoothing_d_cutoff),
+        tracker=TrackerConfig(
+            min_hits=p.min_hits, max_age=p.max_age, id_prefix=id_prefix_for(p.id_prefix, namespace)
+        ),
+    )
+
+
+def unused_parameters(model: str, p: NodeParams) -> list[str]:
+    """Parameters set away from their defaults that ``model`` does not read."""
+    defaults = NodeParams()
+    return sorted(
+        name
+        for other, names in MODEL_PARAMETERS.items()
+        if other != model
+        for name in names
+        if getattr(p, name) != getattr(defaults, name)
+    )
+
+
+@dataclass(frozen=True)
+class Built:
+    """A configured pipeline and what the node reports about it.
+
+    Attributes:
+        pipeline: detector, estimator and tracker.
+        summary: a log line saying which estimator runs, where, why, and how faces are found.
+        unused: parameters given that the chosen estimator does not read.
+    """
+
+    pipeline: HeadPosePipeline
+    summary: str
+    unused: list[str]
+
+
+def build_pipeline(p: NodeParams, namespace: str) -> Built:
+    """The configured pipeline: the estimator ``model`` picks, the detector, the tracker.
+
+    Raises:
+        TRGError, ValueError: missing or broken model files, bad device (the message says).
+    """
+    files = ModelFiles.in_dir(p.data_dir, p.weights, p.checkpoint)
+    estimator, why = load_estimator(
+        p.model, files, trg_config(p), facemesh_config(p), weights_given=bool(p.weights)
+    )
+    detector = BlazeFace(
+        files.detector, detector_config(p), estimator.device, runtime=p.tflite_runtime
+    )
+    summary = (
+        f"head pose by {estimator.name} on {estimator.device} ({why}); "
+        f"faces by BlazeFace ({detector.net.runtime})"
+    )
+    pipeline = HeadPosePipeline(estimator, detector, pipeline_config(p, namespace))
+    return Built(pipeline, summary, unused_parameters(estimator.name, p))

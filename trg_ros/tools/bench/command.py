@@ -1,0 +1,60 @@
+"""``trg-ros bench``: the command line; what each run measures is in the modules beside it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from trg_ros.tools.options import add_model_files, model_files
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="latency and throughput per stage and batch size")
+    p.add_argument("--model-only", action="store_true", help="only the TRG network")
+    p.add_argument("--detector", action="store_true", help="only the face detector")
+    p.add_argument("--facemesh", action="store_true", help="only the FaceMesh landmark network")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=None)
+    p.add_argument(
+        "--repeats",
+        type=_positive,
+        default=20,
+        help="timed calls per figure (five times as many for the TFLite networks)",
+    )
+    add_model_files(p)
+    p.add_argument("--json", type=Path, default=None, help="write the results here")
+    p.add_argument("--plot", type=Path, default=None, help="draw the per-stage bars (PNG)")
+    p.add_argument(
+        "--load-seconds",
+        type=float,
+        default=60.0,
+        help="seconds at 30 Hz and at 60 Hz through the node (0: skip)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from trg_ros.tools.bench import goals, model, tflite
+
+    files = model_files(args)
+    if args.model_only:
+        result = model.model(files, args)
+    elif args.detector:
+        result = tflite.detector(files, args)
+    elif args.facemesh:
+        result = tflite.facemesh(files.data_dir, args.repeats, args.device)
+    else:
+        result = goals.run(files, args)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+    return 0

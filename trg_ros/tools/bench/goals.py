@@ -1,0 +1,95 @@
+"""``trg-ros bench``: the whole node against the bare TRG forward, measured in one run.
+
+Every figure comes with its same-run baseline, and the goals (node latency against the bare
+official-style TRG forward, detector and FaceMesh runtimes, message cost, behaviour under a
+steady camera rate) are printed as measured ratios with their targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from trg_ros.core.catalogue import ModelFiles
+from trg_ros.core.device import resolve_device
+from trg_ros.tools.bench import model, node, pipeline, tflite
+from trg_ros.tools.bench.measure import print_table
+from trg_ros.tools.bench.messages import messages_ms
+
+
+def _tflite_goal(rows: list[dict[str, Any]], whole: str) -> tuple[float, str]:
+    """litert's speed-up over the PyTorch conversion and a note; where litert did not run (no
+    wheel, or not on the CPU), 1.0: the conversion is what runs."""
+    row = next((r for r in rows if r["runtime"] == "litert"), None)
+    if row is None:
+        return 1.0, "litert did not run here: the PyTorch conversion runs"
+    note = f"{row[whole + '_ms']:.2f} ms; network {row['net_speedup']:.2f}x at "
+    return row["speedup"], note + f"{row['gflops']:.0f} GFLOP/s"
+
+
+def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each goal of the bench as (measured, target, met)."""
+    base = r["trg_forward"]["official-style fp32 eager"]
+    node = r["node"]["trg"]["p50_ms"]
+    det = _tflite_goal([d for d in r["detector"] if d["size"] == "640x480"], "detect")
+    fm = _tflite_goal([f for f in r["facemesh"] if f["faces"] == 1], "landmarks")
+    msgs = max(m["ours_ms_per_face"] for m in r["messages"].values())
+    fm_ms = r["facemesh_estimate_ms"]
+    listed = [
+        ("node image->pose p50 / bare TRG b1", node / base, 1.25, f"{node:.1f}/{base:.1f} ms"),
+        ("BlazeFace speed-up vs PyTorch", det[0], 5.0, det[1]),
+        ("FaceMesh landmarks speed-up vs PyTorch", fm[0], 5.0, fm[1]),
+        ("FaceMesh estimator ms per face", fm_ms, 5.0, f"TRG b1 {base:.1f} ms"),
+        ("messages ms per face (1 and 8 faces)", msgs, 0.5, ""),
+    ]
+    for load in r["node"]["trg"].get("load", []):
+        if load["hz"] == 30:
+            kept = load["answered_hz"] / 30.0
+            grow = load["last_sixth_p50_ms"] / load["first_sixth_p50_ms"]
+            listed.append(("30 Hz: share of frames answered (TRG)", kept, 0.95, ""))
+            listed.append(("30 Hz: latency last / first sixth", grow, 1.2, ""))
+        else:
+            listed.append(("60 Hz: p50 / unloaded p50", load["p50_ms"] / node, 1.3, ""))
+    out = []
+    for name, value, target, note in listed:
+        met = value >= target if "speed-up" in name or "share" in name else value <= target
+        shown = f"{value:.2f}" + (f" ({note})" if note else "")
+        out.append({"goal": name, "value": value, "measured": shown, "target": target, "met": met})
+    return out
+
+
+def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
+    device = str(resolve_device(args.device))
+    result: dict[str, Any] = {"trg_forward": model.trg_forward_ms(files, device, args.repeats)}
+    result["detector"] = tflite.detector(files, args)["detector"]
+    result["facemesh"] = tflite.facemesh(files.data_dir, args.repeats, device, (1,))[
+        "facemesh"
+    ]
+    result["facemesh_estimate_ms"] = tflite.facemesh_estimate_ms(files, device, args.repeats)
+    pipe = pipeline.pipeline(files, args)
+    heads = pipe.pop("heads_by_faces")
+    result["machine"], result["pipeline"] = pipe["machine"], pipe["rows"]
+    result["messages"] = {n: messages_ms(h, args.repeats) for n, h in heads.items() if h}
+    rows = [[n, f"{m['ours_ms_per_face']:.3f}", f"{m['point_objects_ms_per_face']:.3f}"]
+            for n, m in result["messages"].items()]  # fmt: skip
+    print_table(
+        "Messages per face (heads, pose, TF, markers; built + serialised), ms",
+        ["faces", "ours", "one Point per vertex"],
+        rows,
+    )
+    result["node"] = node.node_runs(files, args)
+    result["goals"] = goals(result)
+    print_table(
+        "Goals, measured in this run",
+        ["goal", "measured", "target", "met"],
+        [
+            [g["goal"], g["measured"], g["target"], "yes" if g["met"] else "NO"]
+            for g in result["goals"]
+        ],
+    )
+    if args.plot:
+        from trg_ros.tools.bench.plot import stage_bars
+
+        stage_bars(result, args.plot)
+        print(f"wrote {args.plot}")
+    return result
