@@ -7,4 +7,4 @@ import pkgutil
 # The generated message modules (trg_ros.msg) may live in another copy of this package
 # directory, e.g. the venv site-packages when the package itself is installed in editable mode.
 __path__ = pkgutil.extend_path(__path__, __name__)
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -147,6 +147,19 @@ def test_checksum_mismatch_leaves_nothing_installed(server: Server, tmp_path: Pa
     assert list(cache.iterdir()) == []
 
 
+def test_from_a_checkout_of_the_upstream_repository(reference: Path, tmp_path: Path) -> None:
+    """``--from`` a clone of the TRG repository: the files under their repository paths."""
+    clone = tmp_path / "TRG-Release"
+    for flat in (reference / "upstream").glob("*__*"):
+        path = clone / flat.name.replace("__", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(flat, path)
+    assets.fetch(DATA_FILES, tmp_path / "c", source_dir=clone)
+    assert assets.verify(DATA_FILES, tmp_path / "c") == []
+    installed = (tmp_path / "c" / "kpt_ind.npy").read_bytes()
+    assert installed == (clone / "npy/kpt_ind.npy").read_bytes()
+
+
 def test_offline_gives_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AssetError, match="offline"):
         assets.fetch(DATA_FILES[1:2], tmp_path, mirror="http://127.0.0.1:9")

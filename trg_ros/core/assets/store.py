@@ -40,7 +40,7 @@ def check_file(path: Path, asset: Asset, cache: Path | None = None) -> None:
     """Raise :class:`AssetError` unless ``path`` has the asset's trusted size and SHA-256.
 
     The trusted values are those recorded in ``cache`` (default: the file's folder) at the
-    first download, else the manifest's.
+    first download, else the declaration's.
     """
     problem = trust.problem(path, trust.expected(asset, cache or path.parent))
     if problem:

@@ -24,4 +24,4 @@ BLAZEFACE = Asset(
     ),
 )
 # BlazeFace is built from the conversion; the .tflite it came from lies beside it.
-DETECTOR = converted_path(Path(BLAZEFACE.members[0].name)).name
+DETECTOR = converted_path(Path("face_detection_full_range.tflite")).name

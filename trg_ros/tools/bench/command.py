@@ -16,7 +16,6 @@ def _positive(text: str) -> int:
     return value
 
 
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="latency and throughput per stage and batch size")
     p.add_argument("--model-only", action="store_true", help="only the TRG network")

@@ -62,9 +62,7 @@ def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     device = str(resolve_device(args.device))
     result: dict[str, Any] = {"trg_forward": model.trg_forward_ms(files, device, args.repeats)}
     result["detector"] = tflite.detector(files, args)["detector"]
-    result["facemesh"] = tflite.facemesh(files.data_dir, args.repeats, device, (1,))[
-        "facemesh"
-    ]
+    result["facemesh"] = tflite.facemesh(files.data_dir, args.repeats, device, (1,))["facemesh"]
     result["facemesh_estimate_ms"] = tflite.facemesh_estimate_ms(files, device, args.repeats)
     pipe = pipeline.pipeline(files, args)
     heads = pipe.pop("heads_by_faces")

@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from trg_ros.core.catalogue import ModelFiles
-from trg_ros.core.device import resolve_device
 from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.config import TRGConfig
 from trg_ros.core.model.estimator import TRGEstimator
@@ -22,27 +21,10 @@ from trg_ros.tools.accuracy import (
     sweep_crops,
     within_bounds,
 )
-from trg_ros.tools.bench.measure import machine_info, measure, print_table, summary
+from trg_ros.tools.bench.inputs import load
+from trg_ros.tools.bench.measure import measure, print_table, summary
 from trg_ros.tools.fixture import is_parity_fixture
 from trg_ros.tools.sources import sample_image
-
-
-def _describe(device: torch.device) -> dict[str, Any]:
-    info = machine_info(device)
-    print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
-    return info
-
-
-def load(files: ModelFiles, args: argparse.Namespace):
-    """Device, machine description, TRG and the landmark indices, shared by the benches."""
-    device = resolve_device(args.device)
-    info = _describe(device)
-    return (
-        device,
-        info,
-        load_trg(files.weights, files.sampled_vertices),
-        np.load(files.landmark_vertices),
-    )
 
 
 def model(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:

@@ -22,8 +22,8 @@ import numpy as np
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.catalogue import ModelFiles
+from trg_ros.tools.bench.inputs import faces_frame
 from trg_ros.tools.bench.measure import print_table, summary
-from trg_ros.tools.bench.pipeline import faces_frame
 
 STAGES = ("transport", "queue", "convert", "detect", "estimate", "track", "publish")
 
@@ -228,14 +228,10 @@ def node_runs(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
                 times = frame_by_frame(cam, msgs, args.repeats)
                 time.sleep(1.5)  # one more diagnostics message with these frames' stages
                 diag = cam.diagnostics
-                stages = {
-                    s: float(diag.get(f"stage_{s}_p50_ms", "nan")) for s in STAGES
-                }
+                stages = {s: float(diag.get(f"stage_{s}_p50_ms", "nan")) for s in STAGES}
                 entry: dict[str, Any] = {**summary(times, 1), "stages_p50_ms": stages}
                 if model == "trg" and args.load_seconds > 0:
-                    entry["load"] = [
-                        at_rate(cam, msgs, hz, args.load_seconds) for hz in (30, 60)
-                    ]
+                    entry["load"] = [at_rate(cam, msgs, hz, args.load_seconds) for hz in (30, 60)]
                 out[model] = entry
             finally:
                 cam.close()

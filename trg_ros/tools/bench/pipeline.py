@@ -7,30 +7,14 @@ import argparse
 import time
 from typing import Any
 
-import cv2
 import numpy as np
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.model.config import TRGConfig
 from trg_ros.core.model.estimator import TRGEstimator
+from trg_ros.tools.bench.inputs import faces_frame, load
 from trg_ros.tools.bench.measure import print_table
-from trg_ros.tools.bench.model import load
-from trg_ros.tools.sources import sample_image
-
-
-def faces_frame(n: int, width: int, height: int) -> np.ndarray:
-    """A frame with ``n`` copies of a real face on a grey background, in a grid."""
-    face = sample_image()[30:230, 125:325]
-    cols = int(np.ceil(np.sqrt(n)))
-    rows_ = int(np.ceil(n / cols))
-    side = int(min(width / cols, height / rows_) * 0.9)
-    canvas = np.full((height, width, 3), 90, np.uint8)
-    small = cv2.resize(face, (side, side))
-    for i in range(n):
-        y, x = divmod(i, cols)
-        canvas[y * side + 5 : y * side + 5 + side, x * side + 5 : x * side + 5 + side] = small
-    return canvas
 
 
 def pipeline(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:

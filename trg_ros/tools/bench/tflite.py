@@ -1,4 +1,5 @@
-"""Benches of the TFLite networks (BlazeFace, FaceMesh) on each CPU runtime.
+"""Benches of the TFLite networks (BlazeFace, FaceMesh) on each CPU runtime, and of the FaceMesh
+estimator built on them.
 
 The PyTorch conversion is the baseline. litert (what runs them on the CPU) and, for the record
 of why it was chosen, onnxruntime running an ONNX export of the same conversion are timed
