@@ -4,11 +4,15 @@ ros2 launch trg_ros head_pose.launch.py image:=/camera/image_raw camera_info:=/c
 
 After start-up every transition is the user's: ``ros2 lifecycle set /trg_head_pose deactivate``
 sticks. Two cameras: one launch each, with ``namespace:=cam1`` / ``namespace:=cam2``; face ids
-(and so the face_<id> / gaze_<id> TF frames) then start with the namespace.
+(and so the face_<id> / gaze_<id> TF frames) then start with the namespace. Relative topic
+names (the defaults) resolve in the namespace. Each launch writes an RViz configuration for
+its own topics to ``$ROS_HOME/trg_ros/`` (``rviz:=true`` opens it).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import lifecycle_msgs.msg
@@ -16,11 +20,11 @@ from ament_index_python.packages import get_package_share_directory
 from launch.actions import (
     DeclareLaunchArgument,
     EmitEvent,
+    LogInfo,
     OpaqueFunction,
     RegisterEventHandler,
     Shutdown,
 )
-from launch.conditions import IfCondition
 from launch.event_handlers import OnProcessExit
 from launch.events import matches_action
 from launch.launch_context import LaunchContext
@@ -33,11 +37,13 @@ from launch import LaunchDescription
 
 ARGUMENTS = {  # name: (default, description)
     "image": (
-        "/camera/image_raw",
-        "sensor_msgs/Image topic (compressed: <image>/compressed)",
+        "image_raw",
+        "sensor_msgs/Image topic, relative names resolve in the namespace "
+        "(compressed: <image>/compressed)",
     ),
-    "camera_info": ("/camera/camera_info", "sensor_msgs/CameraInfo topic"),
+    "camera_info": ("camera_info", "sensor_msgs/CameraInfo topic (relative: in the namespace)"),
     "namespace": ("", "namespace of the node and its output topics, e.g. cam1"),
+    "model": ("", "auto|trg|facemesh (empty: params_file, else auto)"),
     "weights": ("", "TRG state_dict.bin (empty: params_file, else the asset cache)"),
     "device": ("", "auto|cpu|cuda|cuda:N (empty: params_file, else auto)"),
     "compressed": ("false", "subscribe to <image>/compressed (sensor_msgs/CompressedImage)"),
@@ -45,7 +51,12 @@ ARGUMENTS = {  # name: (default, description)
     "detections": ("detections", "vision_msgs/Detection2DArray topic for external_detections"),
     "use_sim_time": ("false", "use /clock (bag replay, simulation)"),
     "log_level": ("info", "debug|info|warn|error|fatal"),
-    "rviz": ("false", "open RViz with config/head_pose.rviz"),
+    "rviz": ("false", "open RViz with a configuration made for this launch's topics"),
+    "fixed_frame": (
+        "camera_color_optical_frame",
+        "RViz's fixed frame: your camera's optical frame (the images' frame_id, e.g. "
+        "camera_color_optical_frame for RealSense/Orbbec drivers) or a frame TF connects to it",
+    ),
 }
 BOOL_PARAMETERS = ("compressed", "external_detections", "use_sim_time")
 
@@ -75,7 +86,7 @@ def _activate_after_first_configure(context: LaunchContext) -> list[Any]:
 def _node(context: LaunchContext) -> list[Any]:
     arg = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
     overrides: dict[str, Any] = {name: _truthy(arg[name]) for name in BOOL_PARAMETERS}
-    overrides |= {name: arg[name] for name in ("weights", "device") if arg[name]}
+    overrides |= {name: arg[name] for name in ("model", "weights", "device") if arg[name]}
     image = arg["image"]
     node = LifecycleNode(
         package="trg_ros",
@@ -118,7 +129,30 @@ def _node(context: LaunchContext) -> list[Any]:
             transition_id=lifecycle_msgs.msg.Transition.TRANSITION_CONFIGURE,
         )
     )
-    return [node, activate, stop, configure]
+    return [node, activate, stop, configure, *_rviz(arg)]
+
+
+def _rviz(arg: dict[str, str]) -> list[Any]:
+    """Write the RViz configuration of this launch's topics; start RViz on it if asked."""
+    from trg_ros.ros.rviz import rviz_config
+
+    ns = arg["namespace"].strip("/")
+    home = Path(os.environ.get("ROS_HOME", Path.home() / ".ros")) / "trg_ros"
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / f"head_pose{'_' + ns.replace('/', '_') if ns else ''}.rviz"
+    path.write_text(rviz_config(ns, arg["image"], arg["fixed_frame"]))
+    actions: list[Any] = [LogInfo(msg=f"RViz configuration for this launch: {path}")]
+    if _truthy(arg["rviz"]):
+        actions.append(
+            Node(
+                package="rviz2",
+                executable="rviz2",
+                name=f"rviz_{ns.replace('/', '_')}" if ns else "rviz",
+                arguments=["-d", str(path)],
+                parameters=[{"use_sim_time": _truthy(arg["use_sim_time"])}],
+            )
+        )
+    return actions
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -134,11 +168,4 @@ def generate_launch_description() -> LaunchDescription:
             description="parameters YAML (keyed by /**: so it applies in any namespace)",
         )
     )
-    rviz = Node(
-        package="rviz2",
-        executable="rviz2",
-        name="rviz2",
-        arguments=["-d", PathJoinSubstitution([share, "config", "head_pose.rviz"])],
-        condition=IfCondition(LaunchConfiguration("rviz")),
-    )
-    return LaunchDescription([*args, OpaqueFunction(function=_node), rviz])
+    return LaunchDescription([*args, OpaqueFunction(function=_node)])

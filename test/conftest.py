@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def need_reference() -> Path:
     if not (REFERENCE / "trg_parity_weights.npz").is_file():
-        pytest.skip(f"parity fixture not found at {REFERENCE} (set TRG_REFERENCE_DIR)")
+        pytest.fail(f"parity fixture not found at {REFERENCE} (set TRG_REFERENCE_DIR)")
     return REFERENCE
 
 
@@ -88,9 +88,7 @@ def facemesh_dir() -> Path:
 def tflite_reference():
     """Builds a TFLite interpreter with the runtime's reference kernels for a ``.tflite`` path:
     the parity reference (XNNPACK rounds float32 differently)."""
-    litert = pytest.importorskip(
-        "ai_edge_litert.interpreter", reason="ai-edge-litert not installed"
-    )
+    import ai_edge_litert.interpreter as litert
 
     def build(tflite: Path):
         it = litert.Interpreter(
@@ -124,7 +122,7 @@ def portraits() -> dict[str, np.ndarray]:
     try:
         path = assets.fetch([sdist], cache=cache_root())[0]
     except AssetError as e:
-        pytest.skip(f"face_recognition test images unavailable: {e}")
+        pytest.fail(f"face_recognition test images unavailable: {e}")
     images = {}
     with tarfile.open(path) as tar:
         for member in tar.getmembers():

@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed (run scripts/dev setup)")
+try:
+    import rclpy
+except ImportError as e:  # a failure, never a skip: CI must not pass without ROS
+    raise ImportError(f"rclpy is not installed ({e}): run scripts/dev setup") from e
 
 pytestmark = pytest.mark.ros
 
@@ -40,15 +43,18 @@ def ament_prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from installed import build_prefix
 
     if shutil.which("cmake") is None or not (Path(sys.prefix) / "share/ament_cmake").is_dir():
-        pytest.skip("needs cmake and ament_cmake in this environment (scripts/dev setup)")
+        pytest.fail("needs cmake and ament_cmake in this environment (scripts/dev setup)")
     return build_prefix(tmp_path_factory.mktemp("colcon"))
 
 
 @pytest.fixture(scope="session")
 def ros2_cli(ros_domain: int) -> Iterator[None]:
     """The ros2 CLI, launch and tf2_ros (test tooling from ../shared/ros2_tools)."""
-    for module in ("ros2cli", "launch_ros", "tf2_ros"):
-        pytest.importorskip(module, reason="run ../shared/ros2_tools/install.sh .venv")
+    import importlib.util
+
+    for module in ("ros2cli", "launch_ros", "tf2_ros", "colcon_core"):
+        if importlib.util.find_spec(module) is None:
+            pytest.fail(f"{module} is missing: run ../shared/ros2_tools/install.sh .venv")
     yield
     # The first CLI call started a ros2 daemon for this domain: stop it with the session.
     ros2 = Path(sys.prefix) / "bin" / "ros2"
@@ -153,14 +159,21 @@ def collector_factory() -> Iterator[Callable[..., Collector]]:
 
 
 def start_node(
-    model_dir: Path, *params: str, log: Path, env: dict[str, str] | None = None
+    model_dir: Path,
+    *params: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    ros_args: tuple[str, ...] = (),
+    autostart: bool = True,
 ) -> subprocess.Popen:
-    """``trg-ros node`` in its own process, as a user would run it (``env`` adds variables)."""
+    """``trg-ros node`` in its own process, as a user would run it (``env`` adds variables,
+    ``ros_args`` go after the ``-p`` ones, e.g. ``--params-file F``)."""
     cmd = [
         sys.executable,
         "-m",
         "trg_ros.cli",
         "node",
+        *([] if autostart else ["--no-autostart"]),
         "--ros-args",
         "-p",
         f"data_dir:={model_dir}",
@@ -169,6 +182,7 @@ def start_node(
     ]
     for p in params:
         cmd += ["-p", p]
+    cmd += list(ros_args)
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
@@ -193,8 +207,9 @@ def stop(proc: subprocess.Popen) -> None:
 def node_process(model_dir: Path, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
     procs: list[subprocess.Popen] = []
 
-    def run(*params: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-        proc = start_node(model_dir, *params, log=tmp_path / f"node{len(procs)}.log", env=env)
+    def run(*params: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen:
+        log = tmp_path / f"node{len(procs)}.log"
+        proc = start_node(model_dir, *params, log=log, env=env, **kwargs)
         procs.append(proc)
         return proc
 

@@ -1,8 +1,9 @@
-"""The package as colcon installs it (ament_cmake into a prefix) and the ROS 2 tools users run.
+"""The package as colcon installs it and the ROS 2 tools users run.
 
-The ``ros2`` CLI, launch and tf2_ros come from ../shared/ros2_tools (test tooling installed into
-the venv by ``scripts/dev test``); the package itself is built from this source tree with the same
-CMake steps colcon runs, into a fresh prefix that goes first on the search paths.
+The ``ros2`` CLI, launch, colcon and tf2_ros come from ../shared/ros2_tools (test tooling
+installed into the venv by ``scripts/dev test``); the package itself is built from a copy of
+this source tree by ``colcon build`` in a fresh workspace, and the tests take their environment
+from its ``install/setup.bash``, as a user does.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ SOURCES = ("CMakeLists.txt", "package.xml", "msg", "trg_ros", "launch", "config"
 
 
 def build_prefix(work: Path) -> Path:
-    """Configure, build and install the package into ``work/install``; returns the prefix."""
+    """``colcon build`` of a workspace holding this package, against the venv's ROS; returns
+    the package's install prefix (``install/trg_ros``)."""
     src = work / "src" / "trg_ros"  # outside the repo, as in a colcon workspace
     src.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__")
@@ -32,22 +34,21 @@ def build_prefix(work: Path) -> Path:
             shutil.copytree(REPO / item, src / item, ignore=ignore)
         else:
             shutil.copy(REPO / item, src / item)
-    prefix, build = work / "install", work / "build"
-    env = {**os.environ, "AMENT_PREFIX_PATH": str(VENV)}
-    steps = [
-        [
-            "cmake", "-S", str(src), "-B", str(build), f"-DCMAKE_INSTALL_PREFIX={prefix}",
-            f"-DCMAKE_PREFIX_PATH={VENV}", "-DBUILD_TESTING=OFF",
-            f"-DPython3_EXECUTABLE={sys.executable}",
-        ],
-        ["cmake", "--build", str(build), "-j2"],
-        ["cmake", "--install", str(build)],
+    env = {
+        **os.environ,
+        "AMENT_PREFIX_PATH": str(VENV),
+        "CMAKE_PREFIX_PATH": str(VENV),
+        "PATH": f"{VENV / 'bin'}:{os.environ.get('PATH', '')}",
+    }
+    cmd = [
+        "colcon", "build", "--packages-select", "trg_ros", "--event-handlers", "console_direct-",
+        "--cmake-args", "-DBUILD_TESTING=OFF", f"-DPython3_EXECUTABLE={sys.executable}",
     ]  # fmt: skip
-    for cmd in steps:
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if done.returncode:
-            raise RuntimeError(f"{cmd[:2]} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    return prefix
+    done = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode:
+        log = "".join(p.read_text() for p in (work / "log").rglob("stdout_stderr.log"))
+        raise RuntimeError(f"colcon build failed:\n{done.stdout[-3000:]}{log[-3000:]}")
+    return work / "install" / "trg_ros"
 
 
 def site_packages(prefix: Path) -> Path:
@@ -55,16 +56,18 @@ def site_packages(prefix: Path) -> Path:
 
 
 def prefix_env(prefix: Path) -> dict[str, str]:
-    """What ``. install/setup.bash`` gives a user: the prefix first on every search path."""
-    env = dict(os.environ)
-    env.update(
-        AMENT_PREFIX_PATH=f"{prefix}:{VENV}",
-        PYTHONPATH=str(site_packages(prefix)),
-        LD_LIBRARY_PATH=f"{prefix / 'lib'}:{env.get('LD_LIBRARY_PATH', '')}",
-        PATH=f"{VENV / 'bin'}:{env.get('PATH', '')}",
-        PYTHONUNBUFFERED="1",
-        RCUTILS_LOGGING_BUFFERED_STREAM="0",
+    """The environment ``. install/setup.bash`` gives a user (the venv's bin first on PATH,
+    as on a machine whose python3 has ROS 2), read from a real bash that sourced it."""
+    base = {**os.environ, "PATH": f"{VENV / 'bin'}:{os.environ.get('PATH', '')}"}
+    setup = prefix.parent / "setup.bash"
+    done = subprocess.run(
+        ["bash", "-c", f'. "{setup}" && env -0'], env=base, capture_output=True, timeout=60
     )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    env = dict(
+        line.split("=", 1) for line in done.stdout.decode().split("\0") if "=" in line
+    )
+    env.update(PYTHONUNBUFFERED="1", RCUTILS_LOGGING_BUFFERED_STREAM="0")
     return env
 
 

@@ -1,4 +1,4 @@
-"""The ament_cmake build a colcon user runs: messages, Python package, launch and config."""
+"""The colcon build a ROS user runs: messages, Python package, launch, config and commands."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ def test_cmake_install_layout(ament_prefix: Path, tmp_path: Path) -> None:
     for f in (
         "launch/head_pose.launch.py",
         "config/head_pose.yaml",
-        "config/head_pose.rviz",
         "package.xml",
     ):
         assert (prefix / "share/trg_ros" / f).is_file(), f
@@ -38,3 +37,21 @@ def test_cmake_install_layout(ament_prefix: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     module, share = done.stdout.split()
     assert module.startswith(str(site_packages(prefix))) and share == str(prefix / "share/trg_ros")
+
+
+def test_colcon_install_puts_trg_ros_on_path(ament_prefix: Path, tmp_path: Path) -> None:
+    """After ``. install/setup.bash`` the ``trg-ros`` command resolves into the install and
+    runs, as ``ros2 run trg_ros trg_head_pose`` does for the node."""
+    env = prefix_env(ament_prefix)
+    done = subprocess.run(
+        ["bash", "-c", "command -v trg-ros && trg-ros --help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    where = done.stdout.splitlines()[0]
+    assert where == str(ament_prefix / "bin" / "trg-ros"), where
+    assert "usage: trg-ros" in done.stdout and "assets" in done.stdout, done.stdout

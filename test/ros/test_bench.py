@@ -13,6 +13,25 @@ import pytest
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
+# Where each figure of a short run (3 repeats, 3 s per camera rate) can lie on this machine
+# kind, loaded or not; outside, the bench measures something else than it says.
+PLAUSIBLE = {
+    # The node runs the same TRG (onnxruntime: up to 2x faster than the eager baseline) plus
+    # detection and DDS: neither 5x faster than the bare forward nor 3x slower.
+    "node image->pose p50 / bare TRG b1": (0.2, 3.0),
+    # litert measured 4-6x faster than the PyTorch conversions; below 1.5x it did not run.
+    "BlazeFace speed-up vs PyTorch": (1.5, 50.0),
+    "FaceMesh landmarks speed-up vs PyTorch": (1.5, 50.0),
+    # 2-5 ms measured; a network call cannot take under 0.3 ms nor (unloaded) 50 ms.
+    "FaceMesh estimator ms per face": (0.3, 50.0),
+    # 0.2-0.6 ms measured; one geometry_msgs/Point per vertex took 1.6-4.1 ms.
+    "messages ms per face (1 and 8 faces)": (0.01, 5.0),
+    # A 3 s run at 30 Hz with TRG at 20-60 ms a frame answers between a third and all frames.
+    "30 Hz: share of frames answered (TRG)": (0.3, 1.0),
+    # Latest-frame hand-off: the latency keeps its level (a queue would grow it by seconds).
+    "30 Hz: latency last / first sixth": (0.2, 5.0),
+    "60 Hz: p50 / unloaded p50": (0.3, 5.0),
+}
 
 
 def test_bench_prints_every_goal_as_a_measured_ratio(
@@ -28,10 +47,11 @@ def test_bench_prints_every_goal_as_a_measured_ratio(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out_json.read_text())
     goals = {g["goal"]: g for g in result["goals"]}
-    assert len(goals) == 8, sorted(goals)
-    for goal in goals.values():
-        assert goal["value"] > 0 and isinstance(goal["met"], bool), goal
-        assert goal["goal"] in done.stdout
+    assert set(goals) == set(PLAUSIBLE), sorted(goals)
+    for name, goal in goals.items():
+        lo, hi = PLAUSIBLE[name]
+        assert lo <= goal["value"] <= hi, (name, goal)
+        assert isinstance(goal["met"], bool) and name in done.stdout
     for model in ("trg", "facemesh"):
         node = result["node"][model]
         assert node["p50_ms"] > 0 and node["stages_p50_ms"]["estimate"] > 0, node

@@ -40,9 +40,21 @@ def test_bundled_image(model_dir: Path, tmp_path: Path) -> None:
         "--data-dir", str(model_dir), "--out", str(tmp_path), "--fov", "60", "--device", "cpu"
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    img = cv2.imread(str(tmp_path / "annotated.png"))
+    img = cv2.imread(str(tmp_path / "annotated.png"))[..., ::-1]
     assert img.shape == (512, 512, 3)
-    assert not np.array_equal(img[..., ::-1], skimage.data.astronaut())  # something was drawn
+    box = json.loads((tmp_path / "poses.json").read_text())["poses"][0]["box"]
+    x0, y0, x1, y1 = (round(v) for v in box)
+    # The box is drawn where the CSV/JSON say the face is: its outline has the box colour
+    # (landmark dots and axes may cross it, hence 80 %) ...
+    outline = np.concatenate([img[y0, x0:x1], img[y1, x0:x1], img[y0:y1, x0], img[y0:y1, x1]])
+    box_colour = np.all(np.abs(outline.astype(int) - (255, 210, 0)) <= 40, axis=1)
+    assert box_colour.mean() > 0.8, box_colour.mean()
+    # ... and nothing is drawn far from the face (id text above it, axes 8 cm from the sellion).
+    changed = np.any(np.abs(img.astype(int) - skimage.data.astronaut()) > 30, axis=2)
+    ys, xs = np.nonzero(changed)
+    margin = 0.6 * (x1 - x0)
+    assert xs.min() >= x0 - margin and xs.max() <= x1 + margin, (xs.min(), xs.max(), box)
+    assert ys.min() >= y0 - margin and ys.max() <= y1 + margin, (ys.min(), ys.max(), box)
     table = rows(tmp_path)
     assert len(table) == 1 and table[0]["id"] == "a" and table[0]["model"] == "trg"
     assert "yaw, pitch, roll" in (tmp_path / "poses.csv").read_text().splitlines()[0]

@@ -16,7 +16,7 @@ from tf2_msgs.msg import TFMessage
 from trg_ros.msg import HeadPoseArray
 from visualization_msgs.msg import MarkerArray
 
-from trg_ros.ros.tf import TF_QOS
+from trg_ros.ros.outputs import TF_QOS
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 CAMERAS = {  # namespace: (image, faces, compressed)

@@ -23,7 +23,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from trg_ros.core.tflite.runtime import litert_available
 from trg_ros.ros.convert import rgb_to_image
-from trg_ros.ros.tf import TF_QOS
+from trg_ros.ros.outputs import TF_QOS
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 FRAME = "camera_optical_frame"
@@ -123,8 +123,7 @@ def test_facemesh_model_end_to_end(
     """The bundled estimator through the real node: same topics, its own dense points, its
     name in every message and in diagnostics, and a pose that faces the camera; with both
     TFLite networks on litert (``auto`` on the CPU) and on their PyTorch conversions."""
-    if tflite_runtime == "auto" and not litert_available():
-        pytest.skip("ai-edge-litert not installed: auto would run the PyTorch conversion again")
+    assert litert_available(), "ai-edge-litert is not installed: run scripts/dev setup"
     node_process("model:=facemesh", f"tflite_runtime:={tflite_runtime}")
     col = collector_factory({**TOPICS, "/tf": (TFMessage, TF_QOS)})
     pub_img = col.publisher(Image, "image")

@@ -62,18 +62,18 @@ def test_node_stays_current_under_60hz(node_process, collector_factory) -> None:
         f"median latency early {early * 1e3:.0f} ms, late {late * 1e3:.0f} ms, "
         f"{len(results)} results for {int(DURATION_S * RATE_HZ)} frames"
     )
-    assert late < early + 0.25 and late < 1.5  # it does not fall behind
-    assert col.wait_for(
-        lambda: (
-            int(
-                {kv.key: kv.value for kv in col.get("/diagnostics")[-1].status[0].values}.get(
-                    "frames_dropped_busy", 0
-                )
-            )
-            > 0
-        ),
-        5,
-    )
+    # A queue would grow the latency by seconds over 30 s at 60 Hz (the node answers 10-30
+    # frames/s). With the latest-frame hand-off a result is the frame in process plus at most
+    # one waiting frame old: the latency keeps its level (the factor 3 allows for this shared
+    # VM's speed changing within a run), and no frame waits in the hand-off longer than one
+    # camera interval plus the freshness wait (a quarter interval), whatever the CPU does.
+    assert late < 3 * early + 0.05, (early, late)
+
+    def diag() -> dict[str, str]:
+        return {kv.key: kv.value for kv in col.get("/diagnostics")[-1].status[0].values}
+
+    assert col.wait_for(lambda: int(diag().get("frames_dropped_busy", 0)) > 0, 5)
+    assert float(diag()["stage_queue_p50_ms"]) < 1.25e3 / RATE_HZ + 5.0, diag()
 
 
 def test_parameters_are_validated_live(node_process, collector_factory) -> None:

@@ -133,7 +133,7 @@ class _DriveHandler(http.server.BaseHTTPRequestHandler):
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make the fake Drive's certificate")
+        pytest.fail("openssl is needed to make the fake Drive's certificate: apt install openssl")
     cert, key = folder / "cert.pem", folder / "key.pem"
     names = ",".join(f"DNS:{h}" for h in HOSTS)
     subprocess.run(

@@ -38,3 +38,27 @@ def test_bad_values_are_rejected_with_the_key(key: str, value: object, match: st
 def test_every_parameter_is_documented() -> None:
     for name, meta in NodeParams.field_docs().items():
         assert len(meta["doc"]) > 10, name
+
+
+def test_facemesh_config_names_a_bad_runtime() -> None:
+    from trg_ros.core.facemesh.config import FaceMeshConfig
+
+    with pytest.raises(ValueError, match="tflite_runtime must be one of"):
+        FaceMeshConfig("cpu", "onnxruntime")
+
+
+@pytest.mark.parametrize(
+    ("model", "changed", "unused"),
+    [
+        ("facemesh", {"precision": "bf16", "runtime": "torch"}, ["precision", "runtime"]),
+        ("facemesh", {"half": True, "weights": "/w.bin"}, ["half", "weights"]),
+        ("facemesh", {"max_faces": 2, "device": "cpu", "tflite_runtime": "torch"}, []),
+        ("trg", {"precision": "bf16", "max_faces": 2, "tflite_runtime": "torch"}, []),
+    ],
+)
+def test_unused_parameters_are_those_only_the_other_model_reads(
+    model: str, changed: dict, unused: list[str]
+) -> None:
+    from trg_ros.ros.factory import unused_parameters
+
+    assert unused_parameters(model, NodeParams(**changed)) == unused

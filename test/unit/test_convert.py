@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-pytest.importorskip("sensor_msgs.msg", reason="ROS 2 messages are not installed")
-
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 

@@ -29,6 +29,23 @@ def camera() -> CameraModel:
     return CameraModel(np.array([[600.0, 0, 250], [0, 600.0, 260], [0, 0, 1]]), 512, 512)
 
 
+def test_each_estimator_says_where_its_files_came_from(
+    parts, model_dir: Path, facemesh_dir: Path
+) -> None:
+    from trg_ros.core.facemesh.estimator import FaceMeshEstimator
+
+    assert parts[0].source == str(model_dir / "state_dict.bin")
+    assert FaceMeshEstimator.from_dir(facemesh_dir).source == str(facemesh_dir)
+
+
+def test_a_new_pipeline_given_the_old_counter_never_reuses_an_id(parts) -> None:
+    """The node keeps one id counter over cleanup and configure (new pipelines)."""
+    ids = iter(range(100))
+    first = HeadPosePipeline(*parts, ids=ids).process(skimage.data.astronaut(), camera(), 0.0)
+    again = HeadPosePipeline(*parts, ids=ids).process(skimage.data.astronaut(), camera(), 1.0)
+    assert [h.id for h in first.heads] == ["a"] and [h.id for h in again.heads] == ["b"]
+
+
 def test_astronaut_gives_one_valid_head(parts) -> None:
     pipe = HeadPosePipeline(*parts, PipelineConfig(refine_passes=2))
     res = pipe.process(skimage.data.astronaut(), camera(), 0.0)

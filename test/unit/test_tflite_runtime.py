@@ -10,13 +10,8 @@ import pytest
 import torch
 
 from trg_ros.core.errors import TRGError
-from trg_ros.core.model.runtime import onnx_available
 from trg_ros.core.tflite import runtime
 from trg_ros.core.tflite.runtime import TFLiteNetwork, choose_runtime
-
-needs_litert = pytest.mark.skipif(
-    not runtime.litert_available(), reason="ai-edge-litert not installed"
-)
 
 
 def test_choice_and_its_reason(tmp_path: Path, detector_weights: Path) -> None:
@@ -62,7 +57,6 @@ def test_missing_conversion_says_how_to_get_it(tmp_path: Path) -> None:
         TFLiteNetwork(tmp_path / "x.tflite", tmp_path / "x.npz", runtime="torch")
 
 
-@needs_litert
 @pytest.mark.parametrize("network", ["blazeface", "facemesh"])
 def test_a_batch_equals_its_items_one_by_one(
     network: str, detector_weights: Path, facemesh_dir: Path
@@ -87,7 +81,6 @@ def test_a_batch_equals_its_items_one_by_one(
         net.run(inputs[:0])
 
 
-@pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")
 def test_the_bench_checks_its_onnxruntime_export(
     detector_weights: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

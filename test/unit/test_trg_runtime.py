@@ -12,7 +12,6 @@ from trg_ros.core.model.checkpoint import load_trg
 from trg_ros.core.model.config import TRGConfig
 from trg_ros.core.model.estimator import TRGEstimator
 from trg_ros.core.model.fast import cpu_has_bf16
-from trg_ros.core.model.runtime import onnx_available
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +38,6 @@ def test_auto_on_cpu_fp32_keeps_the_faster_runtime_per_batch_size(
 ) -> None:  # fmt: skip
     """The measurement decides, at one face and at four; whichever runs gives the official
     numbers."""
-    if not onnx_available():
-        pytest.skip("onnx/onnxruntime are not installed")
     from trg_ros.core.model import runtime
 
     def timed(runner, inputs, repeats=5):  # the faster runtime at this size: 10 ms, else 20
@@ -91,7 +88,6 @@ def test_unknown_runtime_is_rejected() -> None:
         TRGConfig("cpu", runtime="tensorrt")
 
 
-@pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")
 def test_onnxruntime_sessions_are_set_to_stop_spinning_when_a_run_returns(net) -> None:
     """Left spinning, its threads slow down whatever the node runs next (the next frame's
     detector, publishing; measured in the node, see ``cpu_session``)."""

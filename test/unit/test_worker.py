@@ -7,8 +7,6 @@ import time
 
 import pytest
 
-pytest.importorskip("rclpy", reason="the ROS layer needs rclpy")
-
 from trg_ros.ros.status import Status
 from trg_ros.ros.worker import WORKER_THREAD, FrameWorker, LatestSlot
 
@@ -74,9 +72,19 @@ def test_errors_are_reported_once_per_kind_and_the_thread_goes_on() -> None:
                     ("ValueError", False)]  # fmt: skip
 
 
-def test_a_frame_that_outlasts_the_stop_timeout_blocks_a_restart_until_it_ends() -> None:
+def test_a_refused_stop_leaves_the_worker_serving_frames() -> None:
+    """A frame that outlasts the stop timeout refuses the stop (the node stays active); the
+    worker then goes on with the next frames as if never stopped, and no second thread can
+    start beside it."""
     release = threading.Event()
-    worker = FrameWorker(lambda item: release.wait(10), lambda e, first: None, stop_timeout=0.2)
+    done: list[str] = []
+
+    def process(item: object) -> None:
+        if item == "slow frame":
+            release.wait(10)
+        done.append(str(item))
+
+    worker = FrameWorker(process, lambda e, first: None, stop_timeout=0.2)
     worker.start()
     worker.offer("slow frame")
     time.sleep(0.1)
@@ -84,9 +92,36 @@ def test_a_frame_that_outlasts_the_stop_timeout_blocks_a_restart_until_it_ends()
     with pytest.raises(RuntimeError, match="still busy"):
         worker.start()
     release.set()
+    deadline = time.monotonic() + 5
+    while "slow frame" not in done and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.offer("next frame")
+    while "next frame" not in done and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert done == ["slow frame", "next frame"] and workers() == 1
     assert worker.stop() is True and workers() == 0
     worker.start()
     assert workers() == 1 and worker.stop()
+
+
+def test_a_final_stop_ends_the_worker_after_its_frame() -> None:
+    release = threading.Event()
+    done: list[str] = []
+    worker = FrameWorker(
+        lambda item: (release.wait(10), done.append(str(item))), lambda e, f: None, 0.2
+    )
+    worker.start()
+    worker.offer("slow frame")
+    time.sleep(0.1)
+    assert worker.stop(final=True) is False
+    release.set()
+    deadline = time.monotonic() + 5
+    while workers() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert workers() == 0 and done == ["slow frame"]
+    worker.offer("too late")
+    time.sleep(0.1)
+    assert done == ["slow frame"]
 
 
 def test_latest_slot_counts_replaced_items_and_wakes_on_close() -> None:

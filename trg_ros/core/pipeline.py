@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,18 +66,25 @@ class FrameResult:
 
 
 class HeadPosePipeline:
-    """Stateful per camera stream: keeps the tracks and filters between frames."""
+    """Stateful per camera stream: keeps the tracks and filters between frames.
+
+    ``ids`` numbers new face tracks (see :class:`~trg_ros.core.track.Tracker`): give a new
+    pipeline of the same stream the old one's counter and no face id is ever reused.
+    """
 
     def __init__(
         self,
         estimator: Estimator,
         detector: FaceDetector | None,
         config: PipelineConfig | None = None,
+        ids: Iterator[int] | None = None,
     ) -> None:
         self.estimator = estimator
         self.detector = detector
         self._config = config or PipelineConfig()
-        self.tracker = Tracker(self._config.tracker)
+        self.tracker = Tracker(
+            self._config.tracker, ids=ids if ids is not None else itertools.count()
+        )
         self._frame = 0
         self._alive: set[str] = set()
         self._last_stamp: float | None = None

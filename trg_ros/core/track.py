@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,10 +40,6 @@ class TrackerConfig:
             raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
         if self.max_age < 0:
             raise ValueError(f"max_age must be >= 0, got {self.max_age}")
-
-
-def _ids() -> itertools.count[int]:
-    return itertools.count(0)
 
 
 def track_id(n: int) -> str:
@@ -87,11 +84,15 @@ class Track:
 
 @dataclass
 class Tracker:
-    """Keeps tracks alive between detections."""
+    """Keeps tracks alive between detections.
+
+    ``ids`` numbers new tracks; pass one counter to every tracker of a stream (the node keeps
+    one for its whole life) and an id is never given twice, across restarts too.
+    """
 
     config: TrackerConfig = field(default_factory=TrackerConfig)
     tracks: list[Track] = field(default_factory=list)
-    _counter: itertools.count[int] = field(default_factory=_ids)
+    ids: Iterator[int] = field(default_factory=itertools.count)
 
     def update(self, detections: list[Detection]) -> list[Track]:
         """Associate one frame's detections; returns the tracks seen in this frame."""
@@ -120,7 +121,7 @@ class Tracker:
         for c, d in enumerate(detections):
             if c not in matched_dets:
                 box = np.asarray(d.box, float)
-                new_id = self.config.id_prefix + track_id(next(self._counter))
+                new_id = self.config.id_prefix + track_id(next(self.ids))
                 self.tracks.append(Track(new_id, box, d.score, keypoints=d.keypoints))
         return [t for t in self.tracks if t.seen_this_frame]
 

@@ -3,7 +3,8 @@ pipeline's, and the pipeline itself. The schema they are read from is :mod:`.par
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
@@ -14,12 +15,6 @@ from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 from trg_ros.core.smoothing import OneEuroConfig
 from trg_ros.core.track import TrackerConfig
 from trg_ros.ros.params import NodeParams
-
-# The parameters only one estimator reads (the others apply to both).
-MODEL_PARAMETERS = {
-    "trg": ("weights", "checkpoint", "half", "precision", "runtime", "principal_point"),
-    "facemesh": (),
-}
 
 
 def trg_config(p: NodeParams) -> TRGConfig:
@@ -57,16 +52,35 @@ def pipeline_config(p: NodeParams, namespace: str = "/") -> PipelineConfig:
     )
 
 
+def _detector_inputs(p: NodeParams) -> tuple:
+    return detector_config(p), p.tflite_runtime, p.data_dir
+
+
+# What the pipeline is built from with each estimator (build_pipeline's inputs but the
+# pipeline's own settings, which every model shares).
+MODEL_INPUTS = {
+    "trg": lambda p: (trg_config(p), p.weights, p.checkpoint, *_detector_inputs(p)),
+    "facemesh": lambda p: (facemesh_config(p), *_detector_inputs(p)),
+}
+
+
 def unused_parameters(model: str, p: NodeParams) -> list[str]:
-    """Parameters set away from their defaults that ``model`` does not read."""
-    defaults = NodeParams()
-    return sorted(
-        name
-        for other, names in MODEL_PARAMETERS.items()
-        if other != model
-        for name in names
-        if getattr(p, name) != getattr(defaults, name)
-    )
+    """Parameters set away from their defaults that only another estimator reads: setting
+    one back changes another model's inputs, not ``model``'s (derived from the builders, so
+    a parameter added to one of them is covered)."""
+    own = MODEL_INPUTS[model]
+    others = [inputs for name, inputs in MODEL_INPUTS.items() if name != model]
+    unused = []
+    for name, default in NodeParams().defaults().items():
+        if getattr(p, name) == default:
+            continue
+        try:
+            reset = replace(p, **{name: default})
+        except ValueError:  # the default contradicts another setting (half with precision)
+            continue
+        if own(p) == own(reset) and any(inputs(p) != inputs(reset) for inputs in others):
+            unused.append(name)
+    return sorted(unused)
 
 
 @dataclass(frozen=True)
@@ -84,8 +98,9 @@ class Built:
     unused: list[str]
 
 
-def build_pipeline(p: NodeParams, namespace: str) -> Built:
-    """The configured pipeline: the estimator ``model`` picks, the detector, the tracker.
+def build_pipeline(p: NodeParams, namespace: str, ids: Iterator[int] | None = None) -> Built:
+    """The configured pipeline: the estimator ``model`` picks, the detector, the tracker
+    (numbering new faces from ``ids``, so ids stay unique over reconfigures).
 
     Raises:
         TRGError, ValueError: missing or broken model files, bad device (the message says).
@@ -101,5 +116,5 @@ def build_pipeline(p: NodeParams, namespace: str) -> Built:
         f"head pose by {estimator.name} on {estimator.device} ({why}); "
         f"faces by BlazeFace ({detector.net.runtime})"
     )
-    pipeline = HeadPosePipeline(estimator, detector, pipeline_config(p, namespace))
+    pipeline = HeadPosePipeline(estimator, detector, pipeline_config(p, namespace), ids)
     return Built(pipeline, summary, unused_parameters(estimator.name, p))

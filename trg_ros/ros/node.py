@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import traceback
@@ -24,7 +25,13 @@ from trg_ros.ros.factory import build_pipeline, detector_config, pipeline_config
 from trg_ros.ros.inputs import FrameInputs, Received, Rejected, subscribe
 from trg_ros.ros.logs import forward_core_logs, stop_forwarding
 from trg_ros.ros.outputs import Outputs
-from trg_ros.ros.params import NodeParams, ParameterError, declare_all, undeclared
+from trg_ros.ros.params import (
+    NodeParams,
+    ParameterError,
+    as_double,
+    declare_all,
+    start_up_warnings,
+)
 from trg_ros.ros.status import Status, stage_times
 from trg_ros.ros.worker import WORKER_THREAD, FrameWorker
 
@@ -44,11 +51,13 @@ class HeadPoseNode(LifecycleNode):
         self._log_handler = forward_core_logs(self.get_logger())
         try:
             self.params = declare_all(self)
-        except (ParameterException, ValueError) as e:
+        except (ParameterException, ValueError, RuntimeError) as e:
             self.destroy_node()
             raise ParameterError(str(e)) from e
-        for warning in undeclared(self):
+        for warning in start_up_warnings(self):
             self.get_logger().warning(warning)
+        # `ros2 param set ... 30` sends an integer where the parameter is a double.
+        self.add_pre_set_parameters_callback(lambda params: [as_double(p) for p in params])
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.status = Status()
         self.pipeline: HeadPosePipeline | None = None
@@ -60,6 +69,8 @@ class HeadPoseNode(LifecycleNode):
         self._outputs: Outputs | None = None
         self._model_name = "none"
         self._configure_error: str | None = None
+        # Face ids count on over cleanup and configure: never reused within the node's life.
+        self._ids = itertools.count()
         self._state = "unconfigured"  # for diagnostics; rclpy has no public getter
         # Diagnostics from the start, so a failed configure is visible on /diagnostics too.
         self._pub_diag = self.create_publisher(
@@ -103,7 +114,7 @@ class HeadPoseNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         p = self.params
         try:
-            built = build_pipeline(p, self.get_namespace())
+            built = build_pipeline(p, self.get_namespace(), self._ids)
         except (TRGError, ValueError, RuntimeError, OSError) as e:
             self._configure_error = f"configure failed: {e}"
             self.status.warn("configure_failed", str(e))
@@ -121,6 +132,8 @@ class HeadPoseNode(LifecycleNode):
                 f"{estimator.name} does not use these parameters, which are set: "
                 f"{', '.join(built.unused)}"
             )
+        # Topics exist from now on; they carry messages only while the node is active.
+        self._outputs = Outputs(self, estimator.triangles)
         self._state = "inactive"
         return TransitionCallbackReturn.SUCCESS
 
@@ -132,7 +145,6 @@ class HeadPoseNode(LifecycleNode):
                 "installed (e.g. apt install ros-$ROS_DISTRO-vision-msgs)"
             )
             return TransitionCallbackReturn.FAILURE
-        assert self.pipeline is not None
         try:
             self._worker.start()
             self._inputs = FrameInputs()  # CameraInfo is read afresh after every activation
@@ -140,24 +152,21 @@ class HeadPoseNode(LifecycleNode):
             self._entities = subscribe(
                 self, p, self._on_image, self._on_camera_info, self._on_detections
             )
-            self._outputs = Outputs(self, self.pipeline.estimator.triangles)
         except Exception as e:  # nothing half-open stays behind
             self.get_logger().error(f"cannot activate: {type(e).__name__}: {e}")
-            self._stop()
+            self._close_inputs()
             return TransitionCallbackReturn.FAILURE
         self._state = "active"
-        return super().on_activate(state)
+        return super().on_activate(state)  # enables the lifecycle publishers
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if not self._stop():
-            return TransitionCallbackReturn.FAILURE
+        if not self._close_inputs():
+            return TransitionCallbackReturn.FAILURE  # still active, still processing
         self._state = "inactive"
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if not self._stop():
-            return TransitionCallbackReturn.FAILURE
-        self._free()
+        self.release()
         self._state = "unconfigured"
         return TransitionCallbackReturn.SUCCESS
 
@@ -176,27 +185,11 @@ class HeadPoseNode(LifecycleNode):
         """Stop the worker, close the topics and free the model, whatever the state. Also for
         when Ctrl-C has shut the context down before a shutdown transition could run: without
         it Fast DDS leaves its shared-memory segment behind in /dev/shm."""
-        self._stop()
-        self._free()
-
-    def _stop(self) -> bool:
-        """Stop the worker after its frame, then close the topics; False (topics left open,
-        the transition refused) when the frame in flight does not finish in time."""
-        if not self._worker.stop():
-            self.get_logger().error(
-                "the processing thread is still busy with a frame: try the transition again"
-            )
-            return False
-        for e in self._entities:
-            self.destroy_subscription(e)
-        self._entities = []
-        self._pairing = None
+        self._worker.stop(final=True)
+        self._close_inputs()
         if self._outputs is not None:
             self._outputs.close()
             self._outputs = None
-        return True
-
-    def _free(self) -> None:
         on_cuda = self.pipeline is not None and self.pipeline.estimator.device.type == "cuda"
         self.pipeline = None
         self._model_name = "none"
@@ -204,6 +197,22 @@ class HeadPoseNode(LifecycleNode):
             import torch
 
             torch.cuda.empty_cache()
+
+    def _close_inputs(self) -> bool:
+        """Stop the worker after its frame, then close the subscriptions; False when the
+        frame in flight does not finish in time: then nothing changes, the worker goes on
+        with the next frames and the transition is refused."""
+        if not self._worker.stop():
+            self.get_logger().error(
+                "the processing thread is still busy with a frame: it goes on processing; "
+                "try the transition again"
+            )
+            return False
+        for e in self._entities:
+            self.destroy_subscription(e)
+        self._entities = []
+        self._pairing = None
+        return True
 
     # --- callbacks --------------------------------------------------------------------
     def _on_camera_info(self, msg: CameraInfo) -> None:

@@ -1,4 +1,9 @@
-"""Everything the node publishes for a processed frame: TF, heads, primary pose, markers."""
+"""Everything the node publishes for a processed frame: TF, heads, primary pose, markers.
+
+The publishers are lifecycle publishers, created when the node configures and enabled only
+while it is active (rclpy's lifecycle semantics), so the topics exist from configure to
+cleanup and carry nothing while the node is inactive.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +11,50 @@ from typing import Any
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from trg_ros.core.types import Head
 from trg_ros.msg import HeadPoseArray
 from trg_ros.ros import messages
 from trg_ros.ros.params import NodeParams
-from trg_ros.ros.tf import TFPublisher
+
+# The QoS of tf2_ros's TransformBroadcaster, so tf2 listeners everywhere match it. /tf is
+# published directly (not through tf2_ros) so that it follows the node's lifecycle too.
+TF_QOS = QoSProfile(
+    depth=100,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+    history=HistoryPolicy.KEEP_LAST,
+)
 
 
 class Outputs:
-    """The node's publishers, created on activate and destroyed on deactivate.
+    """The node's frame outputs, created on configure and destroyed on cleanup.
 
     Args:
-        node: the publishing node.
+        node: the publishing lifecycle node.
         triangles: (T, 3) faces of the estimator's dense points (for the mesh marker).
     """
 
-    def __init__(self, node: Node, triangles: np.ndarray) -> None:
+    def __init__(self, node: LifecycleNode, triangles: np.ndarray) -> None:
         self._node = node
         self._triangles = triangles
-        self._pose = node.create_publisher(PoseStamped, "head_pose", 10)
-        self._heads = node.create_publisher(HeadPoseArray, "heads", 10)
-        self._markers = node.create_publisher(MarkerArray, "head_markers", 10)
-        self._tf = TFPublisher(node)
+        self._pose = node.create_lifecycle_publisher(PoseStamped, "head_pose", 10)
+        self._heads = node.create_lifecycle_publisher(HeadPoseArray, "heads", 10)
+        self._markers = node.create_lifecycle_publisher(MarkerArray, "head_markers", 10)
+        self._tf = node.create_lifecycle_publisher(TFMessage, "/tf", TF_QOS)
 
     def publish(self, header: Any, heads: list[Head], lost: list[str], p: NodeParams) -> None:
         """One frame's results, all stamped with the source image's header. TF goes first,
         so a consumer that looks a transform up at the stamp of a pose it just received
         finds it."""
         if p.publish_tf and heads:
-            self._tf.send(
-                [t for h in heads for t in messages.transforms(h, header, p.face_frame_prefix)]
-            )
+            prefix = p.face_frame_prefix
+            transforms = [t for h in heads for t in messages.transforms(h, header, prefix)]
+            self._tf.publish(TFMessage(transforms=transforms))
         self._heads.publish(messages.heads_msg(heads, header, p.publish_dense_points))
         primary = messages.primary_head(heads)
         if primary is not None:
@@ -51,6 +66,5 @@ class Outputs:
             )
 
     def close(self) -> None:
-        for pub in (self._pose, self._heads, self._markers):
-            self._node.destroy_publisher(pub)
-        self._tf.close()
+        for pub in (self._pose, self._heads, self._markers, self._tf):
+            self._node.destroy_lifecycle_publisher(pub)

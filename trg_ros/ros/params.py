@@ -9,20 +9,22 @@ parameters build (the estimators' and the pipeline's configurations) is :mod:`.f
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
 from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS
-from trg_ros.core.model.crop import PRINCIPAL_POINT_MODES
-from trg_ros.core.model.fast import PRECISIONS
+from trg_ros.core.model.config import PRECISIONS, PRINCIPAL_POINT_MODES, TRG_RUNTIMES
 from trg_ros.core.model.files import CHECKPOINTS
-from trg_ros.core.model.runtime import TRG_RUNTIMES
 from trg_ros.core.tflite.runtime import TFLITE_RUNTIMES
+
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 class ParameterError(TRGError, ValueError):
@@ -153,8 +155,16 @@ class NodeParams:
             raise ValueError(
                 f"face_frame_prefix={self.face_frame_prefix!r} must start with a letter"
             )
-        if self.device != "auto" and not (self.device == "cpu" or self.device.startswith("cuda")):
-            raise ValueError(f"device={self.device!r}: use auto, cpu, cuda or cuda:N")
+        if not DEVICE.fullmatch(self.device):
+            raise ValueError(
+                f"device={self.device!r}: use auto, cpu, cuda or cuda:N (N a device index, "
+                "e.g. cuda:0)"
+            )
+        if self.half and self.precision not in ("fp32", "fp16"):
+            raise ValueError(
+                f"half=true asks for fp16 but precision={self.precision!r}: set precision "
+                "alone (half is its fp16 shorthand)"
+            )
         if 0 < self.image_bit_depth < 8:
             raise ValueError(f"image_bit_depth={self.image_bit_depth}: use 0 (auto) or 8..16")
         if self.id_prefix not in ("", "auto") and not self.id_prefix[0].isalpha():
@@ -168,6 +178,14 @@ class NodeParams:
         return dataclasses.asdict(self)
 
 
+# What each Python type is called where ROS users meet it (``ros2 param describe``).
+_KINDS = {bool: "a bool", int: "an integer", float: "a double", str: "a string"}
+
+
+def _kind(value: Any) -> str:
+    return _KINDS.get(type(value), f"a {type(value).__name__}")
+
+
 def _check_type(name: str, value: Any, default: Any) -> None:
     """Reject a value of the wrong type with the parameter's name (ints pass for floats)."""
     want = type(default)
@@ -175,7 +193,21 @@ def _check_type(name: str, value: Any, default: Any) -> None:
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         ok = True
     if not ok:
-        raise ValueError(f"{name}={value!r} must be of type {want.__name__}")
+        expected = _KINDS[want]
+        raise ValueError(f"{name}={value!r}: wrong type, expected {expected}, got {_kind(value)}")
+
+
+def as_double(param: Parameter) -> Parameter:
+    """A whole number given for a double parameter, as the double it means: params files and
+    ``ros2 param set`` write ``30`` where the parameter is ``30.0``; anything else unchanged."""
+    fields = NodeParams.field_docs()
+    if (
+        param.name in fields
+        and param.type_ == Parameter.Type.INTEGER
+        and isinstance(getattr(NodeParams(), param.name), float)
+    ):
+        return Parameter(param.name, Parameter.Type.DOUBLE, float(param.value))
+    return param
 
 
 def descriptor(meta: dict[str, Any], default: Any) -> ParameterDescriptor:
@@ -208,20 +240,38 @@ def allowed(meta: dict[str, Any]) -> str:
     return ""
 
 
-# Parameters of earlier versions: a params file that still sets one is told the new name.
+# Parameters of earlier versions, honoured under their new name (with a warning) for a while.
 RENAMED = {"publish_landmarks_3d": "publish_dense_points"}
 
 
-def undeclared(node: Node) -> list[str]:
-    """One warning per parameter given to the node (params file, ``-p``) that it does not
-    have: a typo or an old name would otherwise be ignored without a word."""
-    given = getattr(node, "_parameter_overrides", {})  # no public accessor
+def overrides_of(node: Node) -> dict[str, Parameter]:
+    """The parameters given to the node at start-up (params files, ``-p``): rclpy keeps them
+    in ``_parameter_overrides``, for which it has no public accessor."""
+    overrides = getattr(node, "_parameter_overrides", None)
+    if not isinstance(overrides, dict):
+        raise RuntimeError(
+            "this rclpy keeps no _parameter_overrides: the node cannot check the parameters "
+            "it is given; please report the rclpy version"
+        )
+    return overrides
+
+
+def start_up_warnings(node: Node) -> list[str]:
+    """Old names are moved to their new ones (unless those are given too) and every given
+    parameter the node does not have is named: a typo would otherwise be ignored silently.
+    Call after :func:`declare_all`."""
+    overrides = overrides_of(node)
     out = []
-    for name in sorted(given):
+    for name in sorted(overrides):
         if node.has_parameter(name) or name.startswith("qos_overrides."):
             continue
-        hint = f" (renamed to {RENAMED[name]})" if name in RENAMED else ""
-        out.append(f"parameter {name!r} is given but {node.get_name()} does not have it{hint}")
+        if name in RENAMED:
+            out.append(
+                f"parameter {name!r} is now called {RENAMED[name]!r}: its value is used "
+                "for that; rename it where you set it"
+            )
+        else:
+            out.append(f"parameter {name!r} is given but {node.get_name()} does not have it")
     return out
 
 
@@ -232,14 +282,24 @@ def declare_all(node: Node) -> NodeParams:
         ValueError: one line naming the parameter, the value given and what is allowed.
     """
     defaults = NodeParams()
+    overrides = overrides_of(node)
+    for old, new in RENAMED.items():
+        if old in overrides and new not in overrides:
+            overrides[new] = Parameter(new, overrides[old].type_, overrides[old].value)
     for name, meta in NodeParams.field_docs().items():
         default = getattr(defaults, name)
+        given = overrides.get(name)
+        if given is not None:
+            given = overrides[name] = as_double(given)
+            try:
+                _check_type(name, given.value, default)
+            except ValueError as e:
+                raise ValueError(f"invalid parameter {e}") from None
         try:
             node.declare_parameter(name, default, descriptor(meta, default))
         except ParameterException as e:
-            given = getattr(node, "_parameter_overrides", {}).get(name)  # no public accessor
             value = given.value if given is not None else "?"
-            want = allowed(meta) or f"a {type(default).__name__}"
+            want = allowed(meta) or _KINDS[type(default)]
             raise ValueError(f"invalid parameter {name}={value!r}: expected {want}") from e
     values = {n: node.get_parameter(n).value for n in NodeParams.field_docs()}
     try:

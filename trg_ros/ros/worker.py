@@ -29,6 +29,7 @@ class LatestSlot:
         self._interval: float | None = None  # smoothed time between arrivals, s
         self._arrivals = 0
         self.closed = False
+        self._ended = False  # take() has returned None: the worker left its loop
 
     @property
     def interval(self) -> float | None:
@@ -63,6 +64,7 @@ class LatestSlot:
                         interval - age + interval / 4,
                     )
             if self.closed:
+                self._ended = True
                 return None
             item, self._item = self._item, None
             return item
@@ -73,6 +75,15 @@ class LatestSlot:
             self._item = None
             self._cond.notify_all()
 
+    def reopen(self) -> bool:
+        """Undo :meth:`close` while the worker is still inside a frame; False when it has
+        already seen the slot closed (it is ending)."""
+        with self._cond:
+            if self._ended:
+                return False
+            self.closed = False
+            return True
+
 
 class FrameWorker:
     """One thread that processes the newest frame; started on activate, stopped on deactivate.
@@ -82,7 +93,7 @@ class FrameWorker:
 
     ``stop`` waits for the frame in flight, so a later ``start`` never finds two threads on
     the (not thread-safe) pipeline. A thread that does not finish within ``stop_timeout``
-    is kept, and ``start`` refuses to run beside it until it has ended.
+    goes on serving frames (a refused transition changes nothing), unless the stop is final.
     """
 
     def __init__(
@@ -113,15 +124,17 @@ class FrameWorker:
         """Hand over a frame; True when it replaced one that was never processed (a drop)."""
         return self._slot.put(item)
 
-    def stop(self) -> bool:
-        """Stop after the frame in flight; False when the thread is still running after
-        ``stop_timeout`` (it goes on with that frame, then ends)."""
+    def stop(self, final: bool = False) -> bool:
+        """Stop after the frame in flight. False when the thread is still inside that frame
+        after ``stop_timeout``: it then goes on serving frames as before, or, when ``final``
+        (shutting down), ends after it."""
         self._slot.close()
         if self._thread is None:
             return True
         self._thread.join(self._stop_timeout)
-        if self._thread.is_alive():
+        if self._thread.is_alive() and (final or self._slot.reopen()):
             return False
+        self._thread.join()  # it saw the slot closed just now: it is leaving its loop
         self._thread = None
         return True
 
