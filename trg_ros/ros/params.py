@@ -18,10 +18,8 @@ from rclpy.node import Node
 
 from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS
-from trg_ros.core.model.crop import PRINCIPAL_POINT_MODES
-from trg_ros.core.model.fast import PRECISIONS
+from trg_ros.core.model.config import PRECISIONS, PRINCIPAL_POINT_MODES, TRG_RUNTIMES
 from trg_ros.core.model.files import CHECKPOINTS
-from trg_ros.core.model.runtime import TRG_RUNTIMES
 from trg_ros.core.tflite.runtime import TFLITE_RUNTIMES
 
 
