@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -76,6 +77,8 @@ class TRGEstimator:
         config: device, fp16 and principal-point handling.
         triangles: (T, 3) faces of the 1220-vertex mesh (for mesh markers).
         source: where the weights came from (for the log and diagnostics).
+        checkpoint: the file ``model`` was loaded from; its content hash keys the cached
+            CPU runtime decision (:mod:`.runtime`), else the tensors are hashed.
     """
 
     name = "trg"
@@ -87,6 +90,7 @@ class TRGEstimator:
         config: TRGConfig | None = None,
         triangles: np.ndarray | None = None,
         source: str = "",
+        checkpoint: Path | None = None,
     ) -> None:
         self.config = config or TRGConfig()
         self.source = source
@@ -106,7 +110,7 @@ class TRGEstimator:
             allow_tf32=self.config.allow_tf32,
         )
         self.runner, self.runtime_reason = choose_runner(
-            self.model, torch_runner, self.config.runtime, self.config.optimise
+            self.model, torch_runner, self.config.runtime, self.config.optimise, checkpoint
         )
         log.info("TRG runs with %s (%s)", self.runner.name, self.runtime_reason)
         self.landmark_vertices = np.asarray(landmark_vertices, dtype=np.int64)
@@ -126,6 +130,7 @@ class TRGEstimator:
             config,
             np.load(files.triangles, allow_pickle=False),
             str(files.weights),
+            files.weights,
         )
 
     @property

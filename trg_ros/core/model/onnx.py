@@ -73,15 +73,21 @@ def cpu_session(export: Callable[[Path], None], threads: int = 0) -> Any:
     from whatever runs next (in the node, frame by frame, two runs each way: the next frame's
     BlazeFace 4.7-5.5 -> 2.0-3.1 ms, publishing 2.3-2.6 -> 1.1-1.5 ms; TRG itself unchanged).
     """
+    with tempfile.TemporaryDirectory(prefix="trg_onnx_") as tmp:
+        path = Path(tmp) / "graph.onnx"
+        export(path)
+        return file_session(path, threads)
+
+
+def file_session(path: Path, threads: int = 0) -> Any:
+    """An onnxruntime CPU session of the graph in ``path``, set up as :func:`cpu_session`
+    says."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.add_session_config_entry("session.force_spinning_stop", "1")
-    with tempfile.TemporaryDirectory(prefix="trg_onnx_") as tmp:
-        path = Path(tmp) / "graph.onnx"
-        export(path)
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def onnx_session(model: TRGNet, threads: int = 0) -> Any:
