@@ -60,7 +60,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def build(net, files: ModelFiles) -> TRGEstimator:
-    return TRGEstimator(net, np.arange(68), TRGConfig("cpu"), checkpoint=files.weights)
+    loaded_from = (files.weights, files.sampled_vertices)
+    return TRGEstimator(net, np.arange(68), TRGConfig("cpu"), loaded_from=loaded_from)
 
 
 def official(est: TRGEstimator, parity_outputs) -> float:
@@ -87,22 +88,33 @@ def test_the_key_changes_with_each_of_its_inputs() -> None:
 
 def test_the_key_names_this_checkpoint_and_machine(net, files: ModelFiles, tmp_path: Path) -> None:
     cache = RuntimeCache(tmp_path)
-    key = runtime.runtime_key(net, files.weights, cache)
+
+    def unused():
+        raise AssertionError("weights loaded from files are known by the files")
+
+    def key_of(checkpoint: Path) -> RuntimeKey:
+        return runtime.runtime_key(unused, (checkpoint, files.sampled_vertices), cache)
+
+    key = key_of(files.weights)
     import onnxruntime
 
     assert key.torch == torch.__version__ and key.onnxruntime == onnxruntime.__version__
     assert key.cpu == cpu_model() and key.threads == torch.get_num_threads()
     copy = tmp_path / "elsewhere.bin"  # the content names the weights, not the path
     shutil.copyfile(files.weights, copy)
-    assert runtime.runtime_key(net, copy, cache).weights == key.weights
+    assert key_of(copy).weights == key.weights
     with copy.open("r+b") as f:  # one byte of the checkpoint: other weights
         f.seek(1 << 20)
         f.write(bytes([f.read(1)[0] ^ 1]))
-    assert runtime.runtime_key(net, copy, cache).weights != key.weights
+    assert key_of(copy).weights != key.weights
+    # A network given without its files is known by its tensors and its vertex subset.
+    in_memory = runtime.runtime_key(lambda: net, (), cache)
+    assert in_memory.weights not in (key.weights, key_of(copy).weights)
+    assert runtime.runtime_key(lambda: net, (), cache) == in_memory
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(threads + 1)
-        assert runtime.runtime_key(net, files.weights, cache).threads == threads + 1
+        assert key_of(files.weights).threads == threads + 1
     finally:
         torch.set_num_threads(threads)
 
@@ -208,6 +220,31 @@ def test_damaged_or_stale_entries_are_made_again_with_a_log_line(
     with caplog.at_level(logging.WARNING, logger="trg_ros.core.model"):
         build(net, files)  # all made again: nothing more to say
     assert caplog.text == ""
+
+
+@pytest.mark.parametrize("faster", ["onnxruntime", "torch"])
+def test_a_cached_onnxruntime_decision_starts_without_reading_the_checkpoint(
+    files: ModelFiles, home: Path, monkeypatch: pytest.MonkeyPatch, parity_outputs, faster: str
+) -> None:
+    """The graph holds the weights: with onnxruntime decided, a later start neither reads the
+    150 MB checkpoint nor prepares PyTorch (about half a second of it)."""
+    from trg_ros.core.model import estimator
+
+    def timed(onnx_runner, torch_runner):
+        ratio = 0.5 if faster == "onnxruntime" else 2.0
+        return {b: {"onnxruntime_ms": ratio, "torch_ms": 1.0, "ratio": ratio} for b in "14"}
+
+    monkeypatch.setattr(runtime, "measure", timed)
+    loads = Counted(monkeypatch, estimator, "load_trg")
+    first = TRGEstimator.from_files(files, TRGConfig("cpu"))
+    assert loads.calls == 1 and first.runner.name == faster
+    later = TRGEstimator.from_files(files, TRGConfig("cpu"))
+    assert later.runner.name == faster and later.runtime_reason.startswith("cached in ")
+    if faster == "onnxruntime":
+        assert loads.calls == 1 and later.model is None and later.net is None
+    else:
+        assert loads.calls == 2 and later.net is not None
+    assert official(later, parity_outputs) <= 1e-4
 
 
 # In a fresh interpreter: build TRG with a one-round measurement and report what happened.

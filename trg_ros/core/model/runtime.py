@@ -23,6 +23,7 @@ import importlib.util
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import numpy as np
 import torch
 
 from trg_ros.core.device import tf32
+from trg_ros.core.errors import TRGError
 from trg_ros.core.model import fast
 from trg_ros.core.model.cache import RuntimeCache, RuntimeKey, cpu_model
 from trg_ros.core.model.config import TRG_RUNTIMES
@@ -44,7 +46,8 @@ Runner = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Outputs]
 BATCHES = (1, 4)  # faces per batch the runtimes are compared at
 WARMUP = 2  # untimed calls per runtime and batch size
 ROUNDS = 7  # timed rounds, each one call per runtime and batch size
-SPLIT_UP_TO = 2  # faces onnxruntime takes when it wins at one face only
+SPLIT_UP_TO = 2  # faces onnxruntime takes when PyTorch runs larger batches
+SPLIT_MARGIN = 1.1  # PyTorch takes larger batches where onnxruntime is this much slower
 # A cached graph is sound when its outputs for the check input differ from those it gave right
 # after its export by no more than this, relative to each output's largest magnitude (the same
 # graph: only a different thread count can reorder sums, ~1e-7; a damaged one differs by far).
@@ -141,19 +144,24 @@ def example(batch: int) -> tuple[np.ndarray, ...]:
     return (img, *rest)
 
 
-def runtime_key(model: TRGNet, checkpoint: Path | None, cache: RuntimeCache) -> RuntimeKey:
-    """The key of ``model``'s cache entries. A checkpoint file is known by its content hash
-    (remembered per file, see :meth:`RuntimeCache.file_digest`); a model without one by the
-    digest of its tensors (0.2 s for TRG)."""
+def runtime_key(
+    network: Callable[[], TRGNet], loaded_from: tuple[Path, ...], cache: RuntimeCache
+) -> RuntimeKey:
+    """The key of the cache entries for TRG with these weights. Weights loaded from files are
+    known by the files' content hashes (remembered per file, see
+    :meth:`RuntimeCache.file_digest`: the network is not loaded); others by the digest of the
+    network's tensors (0.2 s for TRG) and of its vertex subset, which the checkpoint lacks but
+    the graph holds."""
     from trg_ros.core.model.checkpoint import weights_digest
 
     weights = hashlib.sha256()
-    if checkpoint is not None:
-        weights.update(f"file {cache.file_digest(checkpoint)}".encode())
+    if loaded_from:
+        for path in loaded_from:
+            weights.update(f"file {cache.file_digest(path)}\n".encode())
     else:
-        weights.update(f"tensors {weights_digest(model.state_dict())}".encode())
-    # The vertex subset is not in the checkpoint but is baked into the graph.
-    weights.update(model.sampled_vertices.cpu().numpy().tobytes())
+        model = network()
+        weights.update(f"tensors {weights_digest(model.state_dict())}\n".encode())
+        weights.update(model.sampled_vertices.cpu().numpy().tobytes())
     code = hashlib.sha256()
     for name in GRAPH_SOURCES:
         code.update((Path(__file__).parent / name).read_bytes())
@@ -180,7 +188,9 @@ def difference(got: Outputs, want: list[Any]) -> float:
     return worst
 
 
-def onnx_runner(model: TRGNet, key: RuntimeKey, cache: RuntimeCache) -> OnnxRunner:
+def onnx_runner(
+    network: Callable[[], TRGNet], key: RuntimeKey, cache: RuntimeCache
+) -> OnnxRunner:
     """TRG in onnxruntime from the cached graph when it still gives the outputs recorded at
     its export, else exported now (into the cache when it can be written).
 
@@ -206,6 +216,7 @@ def onnx_runner(model: TRGNet, key: RuntimeKey, cache: RuntimeCache) -> OnnxRunn
             )
         except Exception as e:  # a damaged file onnxruntime cannot load
             log.warning("cached TRG graph %s cannot be loaded (%s): exporting again", path, e)
+    model = network()
     t0 = time.perf_counter()
     stored = cache.store_graph(key, lambda p: export_onnx(model, p))
     if stored is not None:
@@ -250,12 +261,21 @@ def measure(onnx: Runner, torch_runner: Runner) -> dict[str, dict[str, float]]:
 
 
 def decide(measured: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """The decision a measurement gives: the runtime for small and for large batches."""
-    faster = {b: "onnxruntime" if measured[str(b)]["ratio"] < 1 else "torch" for b in BATCHES}
-    small, large = faster[BATCHES[0]], faster[BATCHES[-1]]
+    """The decision a measurement gives: the runtime for small and for large batches.
+
+    onnxruntime runs TRG when it is faster at one face (the common case). PyTorch then takes
+    the larger batches only where onnxruntime is clearly slower there (:data:`SPLIT_MARGIN`):
+    a second runtime holds a second copy of the weights and adds half a second to every
+    start, for a gain within the noise of a shared machine.
+    """
+    small, large = measured[str(BATCHES[0])]["ratio"], measured[str(BATCHES[-1])]["ratio"]
+    if small >= 1:
+        chosen = ("torch", "torch")
+    else:
+        chosen = ("onnxruntime", "torch" if large > SPLIT_MARGIN else "onnxruntime")
     return {
-        "small": small,
-        "large": large if small == "onnxruntime" else "torch",  # torch at one face: torch
+        "small": chosen[0],
+        "large": chosen[1],
         "up_to": SPLIT_UP_TO,
         "measured": measured,
         "rounds": ROUNDS,
@@ -295,63 +315,84 @@ def describe(decision: dict[str, Any]) -> str:
 
 
 def decided_runner(
-    decision: dict[str, Any], onnx: Callable[[], Runner], torch_runner: Runner
+    decision: dict[str, Any], onnx: Callable[[], Runner], torch_runner: Callable[[], Runner]
 ) -> Any:
-    """The runner a decision names; ``onnx`` is called only when onnxruntime is needed."""
+    """The runner a decision names; each runtime is prepared only when the decision uses it."""
     if decision["small"] == "torch":
-        return torch_runner
+        return torch_runner()
     if decision["large"] == "torch":
-        return SplitRunner(onnx(), torch_runner, up_to=decision["up_to"])
+        return SplitRunner(onnx(), torch_runner(), up_to=decision["up_to"])
     return onnx()
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where and how PyTorch would run TRG: what decides whether onnxruntime may.
+
+    Attributes:
+        device: the torch device.
+        precision: the precision PyTorch runs (after :func:`.fast.usable_precision`).
+        optimised: False for the eager reference path.
+    """
+
+    device: torch.device
+    precision: str
+    optimised: bool
+
+    def onnx_problem(self) -> str:
+        """Why onnxruntime cannot run TRG here ('' when it can)."""
+        if self.device.type != "cpu":
+            return f"device {self.device} (onnxruntime runs TRG on the CPU only)"
+        if self.precision != "fp32":
+            return f"precision {self.precision} (onnxruntime runs fp32)"
+        if not self.optimised:
+            return "the eager reference path was asked for"
+        if not onnx_available():
+            return "onnx/onnxruntime are not installed"
+        return ""
+
+
 def choose_runner(
-    model: TRGNet,
-    torch_runner: TorchRunner,
+    network: Callable[[], TRGNet],
+    torch_runner: Callable[[], TorchRunner],
+    placement: Placement,
     requested: str,
-    optimised: bool,
-    checkpoint: Path | None = None,
+    loaded_from: tuple[Path, ...] = (),
 ) -> tuple[Any, str]:
     """(runner, reason) for TRG: ``requested`` is ``auto``, ``torch`` or ``onnxruntime``.
 
     Args:
-        model: the checkpoint-shaped network (the one exported to ONNX).
-        torch_runner: how PyTorch runs it here.
+        network: gives the checkpoint-shaped network (the one exported to ONNX), loading it
+            on the first call; called only when needed.
+        torch_runner: gives TRG in PyTorch, prepared on the first call; called only when
+            PyTorch runs TRG or is measured.
+        placement: device, precision and path PyTorch would run.
         requested: the ``runtime`` setting.
-        optimised: False for the eager reference path (PyTorch only).
-        checkpoint: the file ``model`` was loaded from: its content hash keys the cache
-            (without it the tensors are hashed).
+        loaded_from: the files the network comes from, checkpoint first (see
+            :func:`runtime_key`).
 
     Raises:
         ValueError: an unknown runtime, or onnxruntime asked for where it cannot run.
     """
     if requested not in TRG_RUNTIMES:
         raise ValueError(f"runtime must be one of {', '.join(TRG_RUNTIMES)}, got {requested!r}")
-    problem = ""
-    if torch_runner.device.type != "cpu":
-        problem = f"device {torch_runner.device} (onnxruntime runs TRG on the CPU only)"
-    elif torch_runner.precision != "fp32":
-        problem = f"precision {torch_runner.precision} (onnxruntime runs fp32)"
-    elif not optimised:
-        problem = "the eager reference path was asked for"
-    elif not onnx_available():
-        problem = "onnx/onnxruntime are not installed"
+    problem = placement.onnx_problem()
     if requested == "torch":
-        return torch_runner, "asked for"
+        return torch_runner(), "asked for"
     if problem:
         if requested == "onnxruntime":
             raise ValueError(f"runtime onnxruntime cannot run TRG here: {problem}")
-        return torch_runner, problem
+        return torch_runner(), problem
     cache = RuntimeCache()
     try:
-        key = runtime_key(model, checkpoint, cache)
+        key = runtime_key(network, loaded_from, cache)
         if requested == "onnxruntime":
-            return onnx_runner(model, key, cache), "asked for"
+            return onnx_runner(network, key, cache), "asked for"
         made: list[Runner] = []  # the onnxruntime runner, once made
 
         def onnx() -> Runner:
             if not made:
-                made.append(onnx_runner(model, key, cache))
+                made.append(onnx_runner(network, key, cache))
             return made[0]
 
         decision = read_decision(cache, key)
@@ -360,12 +401,14 @@ def choose_runner(
             with cache.locked():  # a node started beside this one may be measuring: wait
                 decision = read_decision(cache, key, quiet=True)
                 if decision is None:
-                    decision = decide(measure(onnx(), torch_runner))
+                    decision = decide(measure(onnx(), torch_runner()))
                     cache.store_decision(key, decision)
                     how = "measured" + ("" if cache.writable else " (not kept: read-only cache)")
         return decided_runner(decision, onnx, torch_runner), f"{how}: {describe(decision)}"
+    except TRGError:  # the checkpoint itself is broken: no runtime can run it
+        raise
     except Exception as e:  # export or session failed: PyTorch runs it, and the log says why
         if requested == "onnxruntime":
             raise ValueError(f"runtime onnxruntime cannot run TRG: {e}") from e
         log.warning("onnxruntime could not run TRG (%s: %s): using PyTorch", type(e).__name__, e)
-        return torch_runner, f"onnxruntime failed ({type(e).__name__})"
+        return torch_runner(), f"onnxruntime failed ({type(e).__name__})"
