@@ -38,4 +38,7 @@ def test_startup_bench_times_cold_and_warm_starts(
     # The cold TRG start measured its runtime into the empty cache; every later start read it.
     assert result["trg"]["cold_runtime"] == "measured"
     assert result["trg"]["warm_runtimes"] == ["cached", "cached"]
+    split = "onnxruntime up to 2 faces, else torch"
+    assert result["trg"]["runs_with"] in ("onnxruntime", "torch", split), result["trg"]
+    assert result["facemesh"]["runs_with"] in ("litert", "torch"), result["facemesh"]
     assert "spawn -> 'active' over the lifecycle state service" in done.stdout

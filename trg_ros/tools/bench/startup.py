@@ -28,6 +28,8 @@ RUNS = 5
 GOALS_S = {"trg": 3.0, "facemesh": 1.5}  # start -> active, median of the warm runs
 TIMEOUT_S = 180.0  # a cold TRG start on a slow machine: export and measurement included
 RESEND_S = 0.5  # a request sent before the node's service heard of this client may be lost
+# How each model's log line on its runtime starts.
+RUNS_WITH = {"trg": "TRG runs with ", "facemesh": "face_landmarks_detector runs with "}
 
 
 class StateProbe:
@@ -95,12 +97,15 @@ def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-2000:] if log.is_file() else "(no log)"
 
 
-def trg_runtime_source(log: Path) -> str:
-    """How the node's TRG runtime was decided, from its log: ``measured`` or ``cached``."""
+def runtime_of(log: Path, model: str) -> tuple[str, str]:
+    """From the node's log: what runs the model's network, and whether that was ``measured``
+    or ``cached`` (TRG's CPU runtime decision)."""
+    said = RUNS_WITH[model]
     for line in log.read_text(errors="replace").splitlines():
-        if "TRG runs with" in line:
-            return "cached" if "(cached in " in line else "measured"
-    return ""
+        if said in line:
+            runner, _, reason = line.split(said, 1)[1].partition(" (")
+            return runner, "cached" if reason.startswith("cached in ") else "measured"
+    return "", ""
 
 
 def one_start(
@@ -116,18 +121,17 @@ def one_start(
         seconds = probe.time_to_active(spawned, namespace, proc, log)
     finally:
         stop_node(proc)
-    out: dict[str, Any] = {"seconds": seconds}
-    if model == "trg":
-        out["trg_runtime"] = trg_runtime_source(log)
-    return out
+    runs_with, decision = runtime_of(log, model)
+    return {"seconds": seconds, "runs_with": runs_with, "decision": decision}
 
 
 def startup(files: ModelFiles, runs: int = RUNS) -> dict[str, Any]:
     """Cold start and ``runs`` warm starts of TRG and of FaceMesh, on the CPU.
 
     Returns:
-        Per model: ``cold_s``, ``runs_s``, ``median_s``, ``min_s``, ``max_s`` and, for TRG,
-        how each start decided its runtime (``cold_runtime``, ``warm_runtimes``).
+        Per model: ``cold_s``, ``runs_s``, ``median_s``, ``min_s``, ``max_s``, what runs its
+        network (``runs_with``) and, for TRG, how each start decided that (``cold_runtime``,
+        ``warm_runtimes``: ``measured`` or ``cached``).
     """
     keep_local()
     params = {"data_dir": files.data_dir, "weights": files.weights, "device": "cpu"}
@@ -146,10 +150,11 @@ def startup(files: ModelFiles, runs: int = RUNS) -> dict[str, Any]:
                     "median_s": float(np.median(warm)),
                     "min_s": float(warm.min()),
                     "max_s": float(warm.max()),
+                    "runs_with": starts[-1]["runs_with"],
                 }
                 if model == "trg":
-                    entry["cold_runtime"] = starts[0]["trg_runtime"]
-                    entry["warm_runtimes"] = [s["trg_runtime"] for s in starts[1:]]
+                    entry["cold_runtime"] = starts[0]["decision"]
+                    entry["warm_runtimes"] = [s["decision"] for s in starts[1:]]
                 out[model] = entry
     finally:
         probe.close()
@@ -157,11 +162,12 @@ def startup(files: ModelFiles, runs: int = RUNS) -> dict[str, Any]:
     for model, goal in GOALS_S.items():
         e = out[model]
         span = f"{e['min_s']:.2f}-{e['max_s']:.2f}"
-        rows.append([model, f"{e['median_s']:.2f}", span, f"{e['cold_s']:.2f}", f"{goal:g}"])
+        row = [model, f"{e['median_s']:.2f}", span, f"{e['cold_s']:.2f}", f"{goal:g}"]
+        rows.append([*row, e["runs_with"]])
     print_table(
         f"Start-up on the CPU: spawn -> 'active' over the lifecycle state service, s "
         f"(median and range of {runs} fresh processes; cold = first, empty cache)",
-        ["model", "median", "range", "cold", "goal"],
+        ["model", "median", "range", "cold", "goal", "runs with"],
         rows,
     )
     return out
