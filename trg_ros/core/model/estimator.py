@@ -29,7 +29,8 @@ from trg_ros.core.model.crop import (
     square_box,
 )
 from trg_ros.core.model.files import TRGFiles
-from trg_ros.core.model.runtime import Placement, TorchRunner, choose_runner
+from trg_ros.core.model.runners import TorchRunner
+from trg_ros.core.model.runtime import Placement, choose_runner
 from trg_ros.core.model.trg import TRGNet
 from trg_ros.core.types import Head
 
