@@ -248,7 +248,7 @@ def test_a_cached_onnxruntime_decision_starts_without_reading_the_checkpoint(
 
 
 # In a fresh interpreter: build TRG with a one-round measurement and report what happened.
-READ_ONLY = """
+BUILD = """
 import json, logging, sys
 from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.model import runtime
@@ -264,7 +264,7 @@ print(json.dumps({"runner": est.runner.name, "reason": est.runtime_reason}))
 def run_read_only(home: Path, model_dir: Path) -> tuple[dict, str]:
     """The script with ``home`` read-only: for root (whom permissions do not stop) a read-only
     bind mount of it in a private mount namespace; for anyone else, mode 555."""
-    cmd = [sys.executable, "-c", READ_ONLY, str(model_dir)]
+    cmd = [sys.executable, "-c", BUILD, str(model_dir)]
     if os.geteuid() == 0:
         if shutil.which("unshare") is None:
             pytest.fail("as root, this test needs `unshare` (util-linux) for a read-only mount")
@@ -305,3 +305,22 @@ def test_a_read_only_cache_folder_still_works(
     assert got["runner"] == made.runner.name
     assert got["reason"] == made.runtime_reason.replace("measured", f"cached in {decision}", 1)
     assert "LOG" not in log and tree(home) == before  # nothing to say, nothing written
+
+
+def test_nodes_started_together_measure_once(model_dir: Path, home: Path) -> None:
+    """Two cameras launched at once: one measures, the other waits for it and reads the result
+    (measuring side by side, each would time the other's load)."""
+    env = {**os.environ, "TRG_ROS_HOME": str(home)}
+    cmd = [sys.executable, "-c", BUILD, str(model_dir)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         cwd=REPO, env=env)
+        for _ in range(2)
+    ]  # fmt: skip
+    reasons = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out + err
+        reasons.append(json.loads(out.splitlines()[-1])["reason"])
+    assert sorted(r.split(" ", 1)[0] for r in reasons) == ["cached", "measured:"], reasons
+    assert len(list((home / "trg_runtime" / "decisions").glob("*.json"))) == 1
