@@ -161,8 +161,8 @@ class RuntimeCache:
         name = str(path.resolve())
         digests = self._read_json(self.folder / "digests.json", quiet=True) or {}
         known = digests.get(name)
-        if isinstance(known, dict) and tuple(known.get("stat", ())) == seen:
-            return str(known["sha256"])
+        if isinstance(known, dict) and known.get("stat") == list(seen):
+            return str(known.get("sha256"))
         digest = sha256_of(path)
         digests[name] = {"stat": list(seen), "sha256": digest}
         self._write(self.folder / "digests.json", lambda p: p.write_text(json.dumps(digests)))
@@ -189,9 +189,9 @@ class RuntimeCache:
         meta = {"key": key.graph_fields(), "size": path.stat().st_size, "outputs": outputs}
         self._write(path.with_suffix(".json"), lambda p: p.write_text(json.dumps(meta)))
         for other in path.parent.glob("*.json"):
-            old = self._read_json(other, quiet=True) or {}
-            made_for = old.get("key", {}).get("weights")
-            if other != path.with_suffix(".json") and made_for == key.weights:
+            made_for = (self._read_json(other, quiet=True) or {}).get("key")
+            same_weights = isinstance(made_for, dict) and made_for.get("weights") == key.weights
+            if other != path.with_suffix(".json") and same_weights:
                 log.info("removing %s: made by other versions", other.with_suffix(".onnx"))
                 other.with_suffix(".onnx").unlink(missing_ok=True)
                 other.unlink(missing_ok=True)

@@ -36,10 +36,12 @@ class ExportWrapper(torch.nn.Module):
 
 
 def example_inputs(batch: int = 2) -> tuple[torch.Tensor, ...]:
+    """Plausible inputs of ``batch`` faces, the same at every call (the global random state
+    is left alone)."""
     k = torch.tensor([[1000.0, 0, 0], [0, 1000.0, 0], [96.0, 96.0, 1], [0, 0, 0]])
     bbox = torch.tensor([270.0, 190.0, 370.0, 290.0, 800.0, 480.0, 640.0])
     return (
-        torch.randn(batch, 3, 192, 192),
+        torch.randn(batch, 3, 192, 192, generator=torch.Generator().manual_seed(batch)),
         k.repeat(batch, 1, 1),
         bbox.repeat(batch, 1),
         torch.tensor([[320.0, 240.0]]).repeat(batch, 1),
