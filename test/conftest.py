@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,30 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("TRG_REFERENCE_DIR", REPO.parent / "shared" / "trg_reference"))
+# The user's asset cache, as it was before the tests pointed $TRG_ROS_HOME elsewhere.
+USER_CACHE = Path(os.environ.get("TRG_ROS_HOME", "~/.cache/trg_ros")).expanduser()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """$TRG_ROS_HOME, for this process and the nodes it starts, is a folder of this session:
+    what TRG keeps there (its ONNX graph, 150 MB, and the CPU runtime decision) never lands
+    in the user's cache, and every TRG node of the session reuses one measurement."""
+    home = tmp_path_factory.mktemp("trg_ros_home")
+    before = os.environ.get("TRG_ROS_HOME")
+    os.environ["TRG_ROS_HOME"] = str(home)
+    yield home
+    if before is None:
+        del os.environ["TRG_ROS_HOME"]
+    else:
+        os.environ["TRG_ROS_HOME"] = before
+
+
+@pytest.fixture(scope="session")
+def user_cache() -> Path:
+    """The user's own asset cache (``trg-ros assets fetch`` puts the official checkpoint
+    there), for the tests that need real weights."""
+    return USER_CACHE
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

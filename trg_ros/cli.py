@@ -44,7 +44,9 @@ def cmd_node(args: argparse.Namespace, ros_args: list[str]) -> int:
     return run_node(ros_args, args.params_file, autostart=not args.no_autostart)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(tools: bool = True) -> argparse.ArgumentParser:
+    """The command line; without ``tools`` only ``assets`` and ``node``, whose start-up then
+    imports none of the tools (they bring PyTorch, which a FaceMesh node never needs)."""
     parser = argparse.ArgumentParser(prog="trg-ros", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-autostart", action="store_true", help="leave the lifecycle node unconfigured"
     )
 
+    if not tools:
+        return parser
     from trg_ros.tools import check, demo, evaluate, export
     from trg_ros.tools.bench import command as bench
 
@@ -92,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     if "--ros-args" in argv:
         i = argv.index("--ros-args")
         argv, ros_args = argv[:i], argv[i:]
-    args = build_parser().parse_args(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)  # options come first
+    args = build_parser(tools=command not in ("assets", "node")).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

@@ -31,6 +31,10 @@ PLAUSIBLE = {
     # Latest-frame hand-off: the latency keeps its level (a queue would grow it by seconds).
     "30 Hz: latency last / first sixth": (0.2, 5.0),
     "60 Hz: p50 / unloaded p50": (0.3, 5.0),
+    # 1-3 s measured warm (the run's first start, cold, is reported apart); a start can neither
+    # be instant (rclpy, the networks) nor take half a minute without a regression.
+    "start -> active s, TRG on the CPU": (0.5, 30.0),
+    "start -> active s, FaceMesh on the CPU": (0.3, 30.0),
 }
 
 
@@ -40,7 +44,7 @@ def test_bench_prints_every_goal_as_a_measured_ratio(
     out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
     done = subprocess.run(
         [sys.executable, "-m", "trg_ros.cli", "bench", "--data-dir", str(facemesh_model_dir),
-         "--device", "cpu", "--repeats", "3", "--load-seconds", "3",
+         "--device", "cpu", "--repeats", "3", "--load-seconds", "3", "--startup-runs", "1",
          "--json", str(out_json), "--plot", str(out_png)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )  # fmt: skip

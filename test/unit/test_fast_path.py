@@ -77,8 +77,10 @@ def test_cuda_fast_path_and_fp16_against_fp32(parts) -> None:
 
 
 @pytest.mark.gpu
-def test_fp16_keeps_the_bounds_on_the_official_checkpoint(model_dir: Path) -> None:
-    files = ModelFiles.in_dir(None)  # the asset cache, where `trg-ros assets fetch` puts it
+def test_fp16_keeps_the_bounds_on_the_official_checkpoint(
+    model_dir: Path, user_cache: Path
+) -> None:
+    files = ModelFiles.in_dir(user_cache)  # where `trg-ros assets fetch` puts the checkpoint
     if not files.weights.is_file():
         pytest.skip("no official checkpoint cached: the GPU fp16 cost needs real weights")
     net = load_trg(files.weights, ModelFiles.in_dir(model_dir).sampled_vertices)

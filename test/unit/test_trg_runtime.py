@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,30 +25,45 @@ def estimator(net, **config) -> TRGEstimator:
     return TRGEstimator(net, np.arange(68), TRGConfig("cpu", **config))
 
 
+@pytest.fixture
+def fresh_decision(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """A cache whose exported graph is kept across this module's tests but with no decision,
+    so each test's ``auto`` measures."""
+    home = tmp_path_factory.getbasetemp() / "trg_runtime_module"
+    shutil.rmtree(home / "trg_runtime" / "decisions", ignore_errors=True)
+    monkeypatch.setenv("TRG_ROS_HOME", str(home))
+    return home
+
+
 @pytest.mark.parametrize(
     ("faster_at_1", "faster_at_4", "chosen"),
     [
         ("onnxruntime", "onnxruntime", "onnxruntime"),
         ("torch", "torch", "torch"),
         ("onnxruntime", "torch", "onnxruntime up to 2 faces, else torch"),
+        ("torch", "onnxruntime", "torch"),  # one face is the common case: it decides
     ],
 )
 def test_auto_on_cpu_fp32_keeps_the_faster_runtime_per_batch_size(
     net, faster_at_1: str, faster_at_4: str, chosen: str, monkeypatch: pytest.MonkeyPatch,
-    parity_outputs,
+    parity_outputs, fresh_decision,
 ) -> None:  # fmt: skip
     """The measurement decides, at one face and at four; whichever runs gives the official
     numbers."""
     from trg_ros.core.model import runtime
 
-    def timed(runner, inputs, repeats=5):  # the faster runtime at this size: 10 ms, else 20
-        faster = faster_at_1 if len(inputs[0]) == 1 else faster_at_4
-        return 0.010 if runner.name == faster else 0.020
+    def timed(onnx, torch_runner):  # the faster runtime at this size: 10 ms, else 20
+        assert onnx.name == "onnxruntime" and torch_runner.name == "torch"
+        out = {}
+        for b, faster in (("1", faster_at_1), ("4", faster_at_4)):
+            o, t = (10.0, 20.0) if faster == "onnxruntime" else (20.0, 10.0)
+            out[b] = {"onnxruntime_ms": o, "torch_ms": t, "ratio": o / t}
+        return out
 
-    monkeypatch.setattr(runtime, "seconds_per_call", timed)
+    monkeypatch.setattr(runtime, "measure", timed)
     est = estimator(net)
     assert est.runner.name == chosen
-    assert est.runtime_reason.startswith("batch 1: onnxruntime "), est.runtime_reason
+    assert est.runtime_reason.startswith("measured: batch 1: onnxruntime "), est.runtime_reason
     bbox = parity_outputs["c2_in_bbox_info"]  # two crops
     centre = np.stack([bbox[:, 6] / 2, bbox[:, 5] / 2], 1).astype(np.float32)
     inputs = (parity_outputs["c2_in_img"], parity_outputs["c2_in_K_crop"], bbox, centre)
@@ -57,13 +73,15 @@ def test_auto_on_cpu_fp32_keeps_the_faster_runtime_per_batch_size(
         assert np.abs(rotation - want).max() <= 1e-4
 
 
-def test_a_failing_onnxruntime_leaves_trg_on_torch(net, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_onnxruntime_leaves_trg_on_torch(
+    net, monkeypatch: pytest.MonkeyPatch, fresh_decision
+) -> None:
     from trg_ros.core.model import runtime
 
     def broken(*args, **kwargs):
         raise RuntimeError("exporter unavailable")
 
-    monkeypatch.setattr(runtime, "OnnxRunner", broken)
+    monkeypatch.setattr(runtime, "onnx_runner", broken)
     monkeypatch.setattr(runtime, "onnx_available", lambda: True)
     est = estimator(net)
     assert est.runner.name == "torch" and "onnxruntime failed" in est.runtime_reason

@@ -16,6 +16,7 @@ import numpy as np
 
 from trg_ros.core.boxes import iou
 from trg_ros.core.camera import CameraModel
+from trg_ros.core.device import Device
 from trg_ros.core.types import Head
 
 if TYPE_CHECKING:
@@ -69,13 +70,15 @@ class Estimator(Protocol):
 
     Attributes:
         name: ``trg`` or ``facemesh``; every output says which model made it.
-        device: where it runs.
+        device: where it runs (``.type`` is ``cpu`` or ``cuda``; ``str()`` names it): a
+            ``torch.device`` for TRG, a torch-free :class:`~trg_ros.core.device.Device` where
+            no PyTorch runs.
         triangles: (T, 3) faces of ``Head.vertices`` for mesh markers.
         source: where its model files came from (a path), for the log and diagnostics.
     """
 
     name: str
-    device: torch.device
+    device: Device | torch.device
     triangles: np.ndarray
     source: str
 

@@ -1,4 +1,8 @@
-"""Which estimator runs: TRG when its checkpoint is there, the bundled FaceMesh otherwise."""
+"""Which estimator runs: TRG when its checkpoint is there, the bundled FaceMesh otherwise.
+
+TRG is imported only when it runs: it brings PyTorch, which the FaceMesh path on the CPU never
+loads (about a second of start-up).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from trg_ros.core.estimate import MODELS, Estimator
 from trg_ros.core.facemesh.config import FaceMeshConfig
 from trg_ros.core.facemesh.estimator import FaceMeshEstimator
 from trg_ros.core.model.config import TRGConfig
-from trg_ros.core.model.estimator import TRGEstimator
 
 
 def load_estimator(
@@ -51,5 +54,7 @@ def load_estimator(
     else:
         why = f"model={model} asked for"
     if model == "trg":
+        from trg_ros.core.model.estimator import TRGEstimator
+
         return TRGEstimator.from_files(files, trg), why
     return FaceMeshEstimator.from_dir(files.data_dir, facemesh), why

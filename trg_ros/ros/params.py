@@ -79,7 +79,8 @@ class NodeParams:
     runtime: str = _p(
         "auto",
         "how TRG runs: auto (on the CPU in fp32, the faster of onnxruntime and PyTorch, "
-        "measured at configure; else PyTorch), torch or onnxruntime",
+        "measured once and kept in $TRG_ROS_HOME/trg_runtime; else PyTorch), torch or "
+        "onnxruntime",
         choices=TRG_RUNTIMES,
         live=False,
     )

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from trg_ros.core.boxes import iou
 from trg_ros.core.detect.base import Detection
+from trg_ros.core.device import Device
 from trg_ros.core.tflite.runtime import TFLiteNetwork
+
+if TYPE_CHECKING:
+    import torch
 
 INPUT_SIZE = 192
 GRID = 48
@@ -108,7 +112,7 @@ class BlazeFace:
         weights: converted ``.npz`` (``trg-ros assets fetch`` writes it); the ``.tflite`` it
             was converted from is expected next to it, under the same stem.
         config: thresholds.
-        device: torch device.
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (a str, :class:`Device` or ``torch.device``).
         runtime: ``auto``, ``litert`` or ``torch`` (see :mod:`trg_ros.core.tflite.runtime`).
     """
 
@@ -116,7 +120,7 @@ class BlazeFace:
         self,
         weights: Path,
         config: BlazeFaceConfig | None = None,
-        device: str | torch.device = "cpu",
+        device: str | Device | torch.device = "cpu",
         runtime: str = "auto",
     ) -> None:
         self.config = config or BlazeFaceConfig()

@@ -18,11 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.detect.base import Detection
-from trg_ros.core.device import resolve_device
+from trg_ros.core.device import pick_device
 from trg_ros.core.errors import AssetError
 from trg_ros.core.estimate import Estimate, FaceQuery, keep_following
 from trg_ros.core.facemesh.canonical import CanonicalFace
@@ -59,7 +58,7 @@ class FaceMeshEstimator:
         self.landmarker = landmarker
         self.face = face
         self.source = source
-        self.device = torch.device(landmarker.net.device)
+        self.device = landmarker.net.device
         self.triangles = np.asarray(face.triangles, dtype=np.int64)
 
     @classmethod
@@ -79,7 +78,7 @@ class FaceMeshEstimator:
                 "`trg-ros assets fetch --only facemesh`"
             )
         config = config or FaceMeshConfig()
-        device = resolve_device(config.device)
+        device = pick_device(config.device)
         landmarker = FaceLandmarker.from_dir(d, device, config.tflite_runtime)
         return cls(landmarker, CanonicalFace.load(d), str(d))
 

@@ -18,15 +18,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from trg_ros.core.detect.base import Detection
+from trg_ros.core.device import Device
 from trg_ros.core.facemesh.files import LANDMARKER
 from trg_ros.core.tflite.files import converted_path
 from trg_ros.core.tflite.runtime import TFLiteNetwork
+
+if TYPE_CHECKING:
+    import torch
 
 INPUT_SIZE = 256
 NUM_LANDMARKS = 478  # 468 mesh vertices, then 10 iris points
@@ -116,7 +120,7 @@ class FaceLandmarker:
     Args:
         tflite: ``face_landmarks_detector.tflite`` from the Face Landmarker bundle.
         converted: its PyTorch conversion (``.npz``).
-        device: torch device.
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (a str, :class:`Device` or ``torch.device``).
         runtime: ``auto``, ``litert`` or ``torch`` (see :mod:`trg_ros.core.tflite.runtime`).
     """
 
@@ -124,14 +128,17 @@ class FaceLandmarker:
         self,
         tflite: Path,
         converted: Path,
-        device: str | torch.device = "cpu",
+        device: str | Device | torch.device = "cpu",
         runtime: str = "auto",
     ) -> None:
         self.net = TFLiteNetwork(tflite, converted, device, runtime)
 
     @classmethod
     def from_dir(
-        cls, data_dir: str | Path, device: str | torch.device = "cpu", runtime: str = "auto"
+        cls,
+        data_dir: str | Path,
+        device: str | Device | torch.device = "cpu",
+        runtime: str = "auto",
     ) -> FaceLandmarker:
         """Load from a folder laid out like the asset cache (``trg-ros assets fetch``)."""
         tflite = Path(data_dir).expanduser() / LANDMARKER

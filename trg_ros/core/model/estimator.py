@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +29,8 @@ from trg_ros.core.model.crop import (
     square_box,
 )
 from trg_ros.core.model.files import TRGFiles
-from trg_ros.core.model.runtime import TorchRunner, choose_runner
+from trg_ros.core.model.runners import TorchRunner
+from trg_ros.core.model.runtime import Placement, choose_runner
 from trg_ros.core.model.trg import TRGNet
 from trg_ros.core.types import Head
 
@@ -71,42 +73,46 @@ class TRGEstimator:
     :class:`trg_ros.core.estimate.Estimator`.
 
     Args:
-        model: a loaded :class:`TRGNet`.
+        model: a loaded :class:`TRGNet`, or a function that loads it: called only when PyTorch
+            runs TRG or the graph must be exported (a cached onnxruntime decision with its
+            graph needs neither, and starts without reading the checkpoint).
         landmark_vertices: (68,) indices of the iBUG-68 landmarks in the 1220-vertex mesh.
         config: device, fp16 and principal-point handling.
         triangles: (T, 3) faces of the 1220-vertex mesh (for mesh markers).
         source: where the weights came from (for the log and diagnostics).
+        loaded_from: the files ``model`` is (or will be) loaded from, checkpoint first: their
+            content hashes key the cached CPU runtime decision (:mod:`.runtime`); without
+            them the network's tensors are hashed.
     """
 
     name = "trg"
 
     def __init__(
         self,
-        model: TRGNet,
+        model: TRGNet | Callable[[], TRGNet],
         landmark_vertices: np.ndarray,
         config: TRGConfig | None = None,
         triangles: np.ndarray | None = None,
         source: str = "",
+        loaded_from: Sequence[Path] = (),
     ) -> None:
         self.config = config or TRGConfig()
         self.source = source
         self.device = resolve_device(self.config.device)
-        self.model = model.eval().to(self.device)
-        if self.config.optimise or self.config.precision != "fp32":
-            self.net, self.precision = fast.optimise(
-                self.model, self.device, self.config.precision
-            )
-        else:
-            self.net, self.precision = self.model, "fp32"
-        torch_runner = TorchRunner(
-            self.net,
-            self.device,
-            self.precision,
-            channels_last=self.net is not self.model,
-            allow_tf32=self.config.allow_tf32,
+        self._load = (lambda: model) if isinstance(model, TRGNet) else model
+        self.model: TRGNet | None = None  # the checkpoint-shaped network, once loaded
+        self.net: TRGNet | None = None  # what PyTorch runs, once it runs TRG
+        self._torch: TorchRunner | None = None
+        self._fast = self.config.optimise or self.config.precision != "fp32"
+        self.precision = (
+            fast.usable_precision(self.device, self.config.precision) if self._fast else "fp32"
         )
         self.runner, self.runtime_reason = choose_runner(
-            self.model, torch_runner, self.config.runtime, self.config.optimise
+            self.network,
+            self.torch_runner,
+            Placement(self.device, self.precision, self.config.optimise),
+            self.config.runtime,
+            tuple(loaded_from),
         )
         log.info("TRG runs with %s (%s)", self.runner.name, self.runtime_reason)
         self.landmark_vertices = np.asarray(landmark_vertices, dtype=np.int64)
@@ -115,17 +121,41 @@ class TRGEstimator:
             np.zeros((0, 3), np.int64) if triangles is None else np.asarray(triangles, np.int64)
         )
 
+    def network(self) -> TRGNet:
+        """The checkpoint-shaped network on this device, loaded on first use."""
+        if self.model is None:
+            self.model = self._load().eval().to(self.device)
+        return self.model
+
+    def torch_runner(self) -> TorchRunner:
+        """TRG in PyTorch (folded BatchNorm and channels-last unless the eager reference path
+        was asked for), prepared on first use."""
+        if self._torch is None:
+            model = self.network()
+            self.net = model
+            if self._fast:
+                self.net = fast.optimise(model, self.device, self.precision)[0]
+            self._torch = TorchRunner(
+                self.net,
+                self.device,
+                self.precision,
+                channels_last=self.net is not model,
+                allow_tf32=self.config.allow_tf32,
+            )
+        return self._torch
+
     @classmethod
     def from_files(cls, files: TRGFiles, config: TRGConfig | None = None) -> TRGEstimator:
-        """Load weights and data files (see :class:`trg_ros.core.catalogue.ModelFiles`)."""
+        """Weights and data files (see :class:`trg_ros.core.catalogue.ModelFiles`); the
+        checkpoint is read only when it is needed (see ``model``)."""
         files.check()
-        model = load_trg(files.weights, files.sampled_vertices)
         return cls(
-            model,
+            lambda: load_trg(files.weights, files.sampled_vertices),
             np.load(files.landmark_vertices, allow_pickle=False),
             config,
             np.load(files.triangles, allow_pickle=False),
             str(files.weights),
+            (files.weights, files.sampled_vertices),
         )
 
     @property

@@ -65,20 +65,26 @@ def fold_batchnorm(model: TRGNet) -> TRGNet:
     return model
 
 
-def optimise(model: TRGNet, device: torch.device, precision: str) -> tuple[TRGNet, str]:
-    """A copy of ``model`` prepared for fast inference on ``device``.
-
-    Returns the model and the precision actually used (bf16 falls back to fp32 with a log
-    line on CPUs without bf16 support; fp16 needs CUDA).
-    """
+def usable_precision(device: torch.device, precision: str) -> str:
+    """The precision that runs on ``device``: bf16 falls back to fp32 with a log line on CPUs
+    without bf16 support; fp16 needs CUDA."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
         log.warning("bf16 requested but this CPU has no AVX-512 BF16/AMX: using fp32")
-        precision = "fp32"
+        return "fp32"
     if precision == "fp16" and device.type != "cuda":
         log.warning("fp16 needs CUDA: using fp32 on %s", device)
-        precision = "fp32"
+        return "fp32"
+    return precision
+
+
+def optimise(model: TRGNet, device: torch.device, precision: str) -> tuple[TRGNet, str]:
+    """A copy of ``model`` prepared for fast inference on ``device``.
+
+    Returns the model and the precision actually used (:func:`usable_precision`).
+    """
+    precision = usable_precision(device, precision)
     fast = fold_batchnorm(copy.deepcopy(model).eval()).to(device)
     fast = fast.to(memory_format=torch.channels_last)
     return fast, precision

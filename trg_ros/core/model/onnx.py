@@ -36,10 +36,12 @@ class ExportWrapper(torch.nn.Module):
 
 
 def example_inputs(batch: int = 2) -> tuple[torch.Tensor, ...]:
+    """Plausible inputs of ``batch`` faces, the same at every call (the global random state
+    is left alone)."""
     k = torch.tensor([[1000.0, 0, 0], [0, 1000.0, 0], [96.0, 96.0, 1], [0, 0, 0]])
     bbox = torch.tensor([270.0, 190.0, 370.0, 290.0, 800.0, 480.0, 640.0])
     return (
-        torch.randn(batch, 3, 192, 192),
+        torch.randn(batch, 3, 192, 192, generator=torch.Generator().manual_seed(batch)),
         k.repeat(batch, 1, 1),
         bbox.repeat(batch, 1),
         torch.tensor([[320.0, 240.0]]).repeat(batch, 1),
@@ -73,15 +75,21 @@ def cpu_session(export: Callable[[Path], None], threads: int = 0) -> Any:
     from whatever runs next (in the node, frame by frame, two runs each way: the next frame's
     BlazeFace 4.7-5.5 -> 2.0-3.1 ms, publishing 2.3-2.6 -> 1.1-1.5 ms; TRG itself unchanged).
     """
+    with tempfile.TemporaryDirectory(prefix="trg_onnx_") as tmp:
+        path = Path(tmp) / "graph.onnx"
+        export(path)
+        return file_session(path, threads)
+
+
+def file_session(path: Path, threads: int = 0) -> Any:
+    """An onnxruntime CPU session of the graph in ``path``, set up as :func:`cpu_session`
+    says."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.add_session_config_entry("session.force_spinning_stop", "1")
-    with tempfile.TemporaryDirectory(prefix="trg_onnx_") as tmp:
-        path = Path(tmp) / "graph.onnx"
-        export(path)
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def onnx_session(model: TRGNet, threads: int = 0) -> Any:

@@ -3,7 +3,8 @@
 On CPU, ``ai-edge-litert`` with XNNPACK runs MediaPipe's many small convolutions several
 times faster than PyTorch (whose per-op overhead dominates there); on CUDA, or where litert
 has no wheel, the PyTorch conversion made at install runs instead. Both take and give the
-TFLite layout, so callers never learn which one runs.
+TFLite layout, so callers never learn which one runs. torch is imported only when the
+conversion runs: the litert path starts without it.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
+from trg_ros.core.device import Device, cpu_threads, parse_device
 from trg_ros.core.errors import AssetError, TRGError
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,7 @@ def litert_available() -> bool:
     return importlib.util.find_spec("ai_edge_litert") is not None
 
 
-def choose_runtime(requested: str, device: torch.device, tflite: Path) -> tuple[str, str]:
+def choose_runtime(requested: str, device: Device, tflite: Path) -> tuple[str, str]:
     """(runtime, reason): litert on CPU when it can run, else the PyTorch conversion.
 
     Raises:
@@ -61,7 +65,8 @@ class TFLiteNetwork:
     Args:
         tflite: the ``.tflite`` file (litert runs it).
         converted: its ``.npz`` conversion (PyTorch runs it; read only when chosen).
-        device: torch device; litert only runs on ``cpu``.
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (a str, :class:`Device` or ``torch.device``);
+            litert only runs on ``cpu``.
         runtime: ``auto`` (litert on CPU when importable, else torch), ``litert`` or ``torch``.
     """
 
@@ -69,10 +74,10 @@ class TFLiteNetwork:
         self,
         tflite: Path,
         converted: Path,
-        device: str | torch.device = "cpu",
+        device: str | Device | torch.device = "cpu",
         runtime: str = "auto",
     ) -> None:
-        self.device = torch.device(device)
+        self.device = parse_device(str(device))
         tflite, converted = Path(tflite), Path(converted)
         self.runtime, reason = choose_runtime(runtime, self.device, tflite)
         self._torch: torch.nn.Module | None = None
@@ -80,17 +85,19 @@ class TFLiteNetwork:
         self._batchable = True
         if self.runtime == "litert":
             self._model = tflite.read_bytes()
-            self._threads = torch.get_num_threads()
+            self._threads = cpu_threads()
             self._interpreter(1)
             where = f"XNNPACK, {self._threads} threads"
         else:
             if not converted.is_file():
                 raise AssetError(f"{converted} is missing: run `trg-ros assets fetch`")
+            import torch
+
             from trg_ros.core.tflite.convert import load_converted
 
             # channels-last: about 1.5x faster on CPU for these many-small-convolution networks
             self._torch = load_converted(converted).to(
-                self.device, memory_format=torch.channels_last
+                str(self.device), memory_format=torch.channels_last
             )
             where = str(self.device)
         # On the CPU the conversion is several times slower than litert: say so where it is seen
@@ -106,12 +113,14 @@ class TFLiteNetwork:
         x = np.ascontiguousarray(inputs, np.float32)
         return self._run_litert(x) if self.runtime == "litert" else self._run_torch(x)
 
-    @torch.inference_mode()
     def _run_torch(self, x: np.ndarray) -> list[np.ndarray]:
+        import torch
+
         assert self._torch is not None
-        # NHWC numpy memory is already the channels-last layout of an NCHW tensor.
-        t = torch.from_numpy(x).permute(0, 3, 1, 2).to(self.device)
-        return [np.ascontiguousarray(y.float().cpu().numpy()) for y in self._torch(t)]
+        with torch.inference_mode():
+            # NHWC numpy memory is already the channels-last layout of an NCHW tensor.
+            t = torch.from_numpy(x).permute(0, 3, 1, 2).to(str(self.device))
+            return [np.ascontiguousarray(y.float().cpu().numpy()) for y in self._torch(t)]
 
     def _run_litert(self, x: np.ndarray) -> list[np.ndarray]:
         parts = []

@@ -21,6 +21,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model-only", action="store_true", help="only the TRG network")
     p.add_argument("--detector", action="store_true", help="only the face detector")
     p.add_argument("--facemesh", action="store_true", help="only the FaceMesh landmark network")
+    p.add_argument(
+        "--startup",
+        action="store_true",
+        help="only start-up: node process start -> active, TRG and FaceMesh on the CPU",
+    )
+    p.add_argument(
+        "--startup-runs",
+        type=_positive,
+        default=5,
+        help="fresh node processes per model after the cold start (the median is the figure)",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=None)
     p.add_argument(
@@ -42,10 +53,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trg_ros.tools.bench import goals, model, tflite
+    from trg_ros.tools.bench import goals, model, startup, tflite
 
     files = model_files(args)
-    if args.model_only:
+    if args.startup:
+        result = startup.startup(files, args.startup_runs)
+    elif args.model_only:
         result = model.model(files, args)
     elif args.detector:
         result = tflite.detector(files, args)

@@ -2,7 +2,8 @@
 
 Every figure comes with its same-run baseline, and the goals (node latency against the bare
 official-style TRG forward, detector and FaceMesh runtimes, message cost, behaviour under a
-steady camera rate) are printed as measured ratios with their targets.
+steady camera rate) are printed as measured ratios with their targets; start-up (process
+start -> active) is printed in seconds against its targets.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.device import resolve_device
-from trg_ros.tools.bench import model, node, pipeline, tflite
+from trg_ros.tools.bench import model, node, pipeline, startup, tflite
 from trg_ros.tools.bench.measure import print_table
 from trg_ros.tools.bench.messages import messages_ms
 
@@ -42,6 +43,11 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
         ("FaceMesh estimator ms per face", fm_ms, 5.0, f"TRG b1 {base:.1f} ms"),
         ("messages ms per face (1 and 8 faces)", msgs, 0.5, ""),
     ]
+    for name, label in (("trg", "TRG"), ("facemesh", "FaceMesh")):
+        up = r["startup"][name]
+        note = f"range {up['min_s']:.2f}-{up['max_s']:.2f}, cold {up['cold_s']:.2f} s"
+        goal = startup.GOALS_S[name]
+        listed.append((f"start -> active s, {label} on the CPU", up["median_s"], goal, note))
     for load in r["node"]["trg"].get("load", []):
         if load["hz"] == 30:
             kept = load["answered_hz"] / 30.0
@@ -60,7 +66,8 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     device = str(resolve_device(args.device))
-    result: dict[str, Any] = {"trg_forward": model.trg_forward_ms(files, device, args.repeats)}
+    result: dict[str, Any] = {"startup": startup.startup(files, args.startup_runs)}
+    result["trg_forward"] = model.trg_forward_ms(files, device, args.repeats)
     result["detector"] = tflite.detector(files, args)["detector"]
     result["facemesh"] = tflite.facemesh(files.data_dir, args.repeats, device, (1,))["facemesh"]
     result["facemesh_estimate_ms"] = tflite.facemesh_estimate_ms(files, device, args.repeats)

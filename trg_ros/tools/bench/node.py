@@ -137,13 +137,15 @@ def messages_for(rgb: np.ndarray, camera: CameraModel) -> tuple[Any, Any]:
     return rgb_to_image(rgb, header), info
 
 
-def start_node(namespace: str, params: dict[str, Any], log: Path) -> subprocess.Popen:
-    """``trg-ros node`` in its own process under ``namespace``."""
+def start_node(
+    namespace: str, params: dict[str, Any], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """``trg-ros node`` in its own process under ``namespace`` (``env``: its environment)."""
     cmd = [sys.executable, "-m", "trg_ros.cli", "node", "--ros-args", "-r", f"__ns:={namespace}"]
     for k, v in params.items():
         cmd += ["-p", f"{k}:={v}"]
     with log.open("w") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
 def stop_node(proc: subprocess.Popen) -> None:
