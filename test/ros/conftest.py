@@ -153,9 +153,14 @@ def collector_factory() -> Iterator[Callable[..., Collector]]:
 
 
 def start_node(
-    model_dir: Path, *params: str, log: Path, env: dict[str, str] | None = None
+    model_dir: Path,
+    *params: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    ros_args: tuple[str, ...] = (),
 ) -> subprocess.Popen:
-    """``trg-ros node`` in its own process, as a user would run it (``env`` adds variables)."""
+    """``trg-ros node`` in its own process, as a user would run it (``env`` adds variables,
+    ``ros_args`` more ``--ros-args`` such as ``-r image:=...``)."""
     cmd = [
         sys.executable,
         "-m",
@@ -169,6 +174,7 @@ def start_node(
     ]
     for p in params:
         cmd += ["-p", p]
+    cmd += ros_args
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
@@ -193,8 +199,11 @@ def stop(proc: subprocess.Popen) -> None:
 def node_process(model_dir: Path, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
     procs: list[subprocess.Popen] = []
 
-    def run(*params: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-        proc = start_node(model_dir, *params, log=tmp_path / f"node{len(procs)}.log", env=env)
+    def run(
+        *params: str, env: dict[str, str] | None = None, ros_args: tuple[str, ...] = ()
+    ) -> subprocess.Popen:
+        log = tmp_path / f"node{len(procs)}.log"
+        proc = start_node(model_dir, *params, log=log, env=env, ros_args=ros_args)
         procs.append(proc)
         return proc
 
