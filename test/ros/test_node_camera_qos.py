@@ -1,22 +1,25 @@
-"""Camera conventions and QoS with the real node: binned and cropped images with their
-full-resolution CameraInfo, a driver's empty frame_id, best-effort detections and QoS
-overrides given on the command line."""
+"""Camera conventions, QoS and the primary face with the real node: binned and cropped
+images with their full-resolution CameraInfo, a driver's empty frame_id, best-effort
+detections, QoS overrides given on the command line, and head_pose between two people."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 import skimage.data
+from geometry_msgs.msg import PoseStamped
 from installed import ros2
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy, qos_profile_sensor_data
 from rosmsgs import camera_info
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
+from test_launch import two_faces
 from tf2_msgs.msg import TFMessage
 from trg_ros.msg import HeadPoseArray
 
@@ -101,6 +104,23 @@ def test_binned_and_cropped_images_give_the_full_image_s_pose(
     assert parents == {FRAME}
 
 
+def detection_array(v: Any, header: Header, boxes: list[np.ndarray]) -> Any:
+    """A vision_msgs/Detection2DArray (``v``: vision_msgs.msg) of (x0, y0, x1, y1) px boxes."""
+    msg = v.Detection2DArray(header=header)
+    for x0, y0, x1, y1 in boxes:
+        det = v.Detection2D(header=header)
+        det.bbox.center.position.x, det.bbox.center.position.y = (x0 + x1) / 2, (y0 + y1) / 2
+        det.bbox.size_x, det.bbox.size_y = x1 - x0, y1 - y0
+        msg.detections.append(det)
+    return msg
+
+
+def scaled(box: np.ndarray, area: float) -> np.ndarray:
+    """``box`` about its centre to ``area`` times its area."""
+    centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]) / 2 * np.sqrt(area)
+    return np.concatenate([centre - half, centre + half])
+
+
 def test_best_effort_detections_are_matched_and_paired(
     node_process, collector_factory, facemesh_model_dir: Path
 ) -> None:
@@ -125,13 +145,8 @@ def test_best_effort_detections_are_matched_and_paired(
 
     def send() -> bool:
         header = Header(stamp=col.node.get_clock().now().to_msg(), frame_id=FRAME)
-        msg = v.Detection2DArray(header=header)
-        det = v.Detection2D(header=header)
-        det.bbox.center.position.x, det.bbox.center.position.y = 226.5, 121.5
-        det.bbox.size_x = det.bbox.size_y = 107.0
-        msg.detections.append(det)
         pub_info.publish(camera_info(512, 512, 600.0, header))
-        best_effort.publish(msg)
+        best_effort.publish(detection_array(v, header, [np.array(box)]))
         pub_img.publish(rgb_to_image(face, header))
         sent.add(stamp_key(header))
         return col.wait_for(
@@ -141,6 +156,48 @@ def test_best_effort_detections_are_matched_and_paired(
     assert col.wait_for(send, 45)
     heads = [m for m in col.get("heads") if m.heads]
     assert np.allclose(heads[0].heads[0].box, box, atol=1e-3)
+
+
+def test_head_pose_stays_with_one_of_two_similar_faces(
+    node_process, collector_factory, facemesh_model_dir: Path
+) -> None:
+    """Two people whose boxes (given as detections) take turns at being 5 % larger: head_pose
+    stays on one; the other, grown to 1.5x, takes over at its 5th frame."""
+    import vision_msgs.msg as v
+
+    node_process("model:=facemesh", "external_detections:=true", "max_age:=0")
+    col = collector_factory({"head_pose": PoseStamped})
+    pub_det = col.publisher(v.Detection2DArray, "detections", 10)  # reliable: matched before
+    pub_img = col.publisher(Image, "image")
+    pub_info = col.publisher(CameraInfo, "camera_info")
+    for pub in (pub_det, pub_img, pub_info):
+        assert col.wait_for(lambda pub=pub: pub.get_subscription_count() == 1, 30)
+    image = two_faces()
+    left, right = np.array([173.0, 68, 280, 175]), np.array([744.0, 68, 851, 175])
+
+    def side_of_primary(left_area: float, right_area: float) -> str:
+        """One processed frame; which face head_pose is (x < 0: the left one in the image).
+        A frame whose image the best-effort transport lost is sent again with a new stamp
+        (with max_age 0 a frame that arrives always has both faces, so a head_pose)."""
+        boxes = [scaled(left, left_area), scaled(right, right_area)]
+        for _ in range(5):
+            header = Header(stamp=col.node.get_clock().now().to_msg(), frame_id=FRAME)
+            key = stamp_key(header)
+            pub_info.publish(camera_info(1024, 512, 600.0, header))
+            pub_det.publish(detection_array(v, header, boxes))
+            pub_img.publish(rgb_to_image(image, header))
+            if col.wait_for(lambda key=key: answer(key) is not None, 3):
+                return "left" if answer(key).pose.position.x < 0 else "right"
+        raise AssertionError(f"no head_pose for 5 frames with boxes {boxes}")
+
+    def answer(key: tuple[int, int]) -> PoseStamped | None:
+        return next((m for m in col.get("head_pose") if stamp_key(m.header) == key), None)
+
+    first = side_of_primary(1.05, 0.95)  # left is the larger: left is the primary
+    turns = [side_of_primary(*((0.95, 1.05) if i % 2 == 0 else (1.05, 0.95))) for i in range(9)]
+    assert [first, *turns] == ["left"] * 10
+    grown = [side_of_primary(1.0, 1.5) for _ in range(5)]
+    assert grown == ["left"] * 4 + ["right"]
 
 
 def test_qos_overrides_on_the_command_line(
