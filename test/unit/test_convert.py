@@ -67,8 +67,16 @@ def test_bit_depth_of_16_bit_data_is_rounded_to_a_sensor_s() -> None:
     assert convert.significant_bits(twelve) == 12
     assert convert.significant_bits(np.array([[700]], np.uint16)) == 10
     assert convert.significant_bits(np.array([[200]], np.uint16)) == 8
-    assert convert.raw_bit_depth(image(twelve, "mono16")) == 12
-    assert convert.raw_bit_depth(image(RGB, "rgb8")) == 8
+
+
+def test_a_stream_s_bit_depth_is_the_deepest_so_far() -> None:
+    depth = convert.StreamDepth()
+    assert depth(np.array([[200]], np.uint16)) == 8
+    assert depth(np.array([[0, 1000, 3000]], np.uint16)) == 12
+    assert depth(np.array([[700]], np.uint16)) == 12  # a dark frame keeps the stream's scale
+    dark = np.array([[256, 512]], np.uint16)
+    np.testing.assert_array_equal(convert.to_8bit(dark, depth), [[16, 32]])
+    np.testing.assert_array_equal(convert.to_8bit(dark), [[64, 128]])  # alone: 4x brighter
 
 
 def test_16_bit_png_on_the_compressed_topic() -> None:

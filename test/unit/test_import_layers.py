@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.core.smoothing",
             "trg_ros.core.metrics",
             "trg_ros.core.frames",
+            "trg_ros.core.primary",
             "trg_ros.core.detect.base",
         ),
     ),

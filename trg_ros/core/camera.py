@@ -95,6 +95,44 @@ class CameraModel:
         k[1, 2] -= dy
         return CameraModel(k, width, height, self.dist, self.guessed)
 
+    def windowed(
+        self, binning_x: int = 1, binning_y: int = 1, roi: tuple[int, int, int, int] = (0, 0, 0, 0)
+    ) -> CameraModel:
+        """The camera of an image that shows a binned window of this full-resolution
+        calibration: CameraInfo's ``binning_x``/``binning_y`` and ``roi``, read by
+        image_geometry's PinholeCameraModel rules.
+
+        Binning 0 means 1 (none); an all-zero roi means the whole sensor. The roi is in
+        full-resolution (unbinned) px and comes first, binning second: ``cx' = (cx - x_offset)
+        / binning_x``, ``fx' = fx / binning_x`` (y likewise), and the image is ``roi width //
+        binning_x`` by ``roi height // binning_y`` px. The distortion coefficients act on
+        normalised coordinates ``(u - cx) / fx``, which this change of pixel grid leaves as
+        they were, so D is kept and undistorting the delivered image with the new K is exact.
+        Like image_geometry, the half-pixel offset between a bin's centre and its first
+        sensor pixel is ignored (0.25 px of the binned image at 2x).
+
+        Args:
+            binning_x, binning_y: sensor pixels per image pixel (0 or 1 = none).
+            roi: (x_offset, y_offset, width, height) on the full sensor, px; all 0 = full.
+
+        Raises:
+            CameraError: the roi leaves the calibrated sensor, or the window is empty.
+        """
+        bx, by = max(1, int(binning_x)), max(1, int(binning_y))
+        x0, y0, w, h = (int(v) for v in roi)
+        if (x0, y0, w, h) == (0, 0, 0, 0):
+            w, h = self.width, self.height
+        if x0 + w > self.width or y0 + h > self.height:
+            raise CameraError(
+                f"roi {w}x{h} at ({x0}, {y0}) leaves the {self.width}x{self.height} sensor "
+                "the camera was calibrated at"
+            )
+        if w // bx < 1 or h // by < 1:
+            raise CameraError(f"roi {w}x{h} with binning {bx}x{by} leaves no image")
+        window = self.shifted(x0, y0, w // bx, h // by)
+        k = np.diag([1.0 / bx, 1.0 / by, 1.0]) @ window.k
+        return CameraModel(k, window.width, window.height, self.dist, self.guessed)
+
     def undistort_pixels(self, uv: np.ndarray) -> np.ndarray:
         """(N, 2) raw image px -> (N, 2) px of the ideal pinhole camera with the same K."""
         uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)

@@ -15,6 +15,7 @@ import numpy as np
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.detect.base import Detection, FaceDetector
 from trg_ros.core.estimate import Estimator, FaceQuery
+from trg_ros.core.primary import PrimaryConfig, PrimarySelector
 from trg_ros.core.smoothing import OneEuroConfig, PoseFilter, stamp_problem
 from trg_ros.core.track import Tracker, TrackerConfig
 from trg_ros.core.types import Head
@@ -33,6 +34,7 @@ class PipelineConfig:
             estimator's own landmarks in between.
         refine_passes: 2 re-crops every face from its pass-1 landmarks and estimates again.
         smoothing: One-Euro filter the pose per track (raw values stay in the result).
+        primary: when another face takes over as the primary one (:mod:`.primary`).
     """
 
     max_faces: int = 8
@@ -42,6 +44,7 @@ class PipelineConfig:
     smoothing: bool = True
     one_euro: OneEuroConfig = field(default_factory=OneEuroConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    primary: PrimaryConfig = field(default_factory=PrimaryConfig)
 
     def __post_init__(self) -> None:
         if self.max_faces < 1:
@@ -63,6 +66,7 @@ class FrameResult:
     lost_ids: list[str]  # tracks that ended in this frame
     non_finite: int = 0  # faces whose estimate had NaN/inf (dropped, their tracks ended)
     stamp_reset: bool = False  # the stamp went back or jumped: smoothing restarted
+    primary: Head | None = None  # the primary face (one of heads), see core.primary
 
 
 class HeadPosePipeline:
@@ -85,6 +89,7 @@ class HeadPosePipeline:
         self.tracker = Tracker(
             self._config.tracker, ids=ids if ids is not None else itertools.count()
         )
+        self.primary = PrimarySelector(self._config.primary)
         self._frame = 0
         self._alive: set[str] = set()
         self._last_stamp: float | None = None
@@ -111,6 +116,7 @@ class HeadPosePipeline:
             return
         self._config = config
         self.tracker.config = config.tracker
+        self.primary.config = config.primary
         for track in self.tracker.tracks:
             if track.pose_filter is not None:
                 track.pose_filter.config = config.one_euro
@@ -188,8 +194,9 @@ class HeadPosePipeline:
         alive = {t.id for t in self.tracker.tracks if t.confirmed(self.config.tracker)}
         lost = sorted(self._alive - alive)
         self._alive = alive
+        primary = self.primary.select(out, alive)
         timings["total"] = time.perf_counter() - t0
-        return FrameResult(out, timings, lost, non_finite, stamp_reset)
+        return FrameResult(out, timings, lost, non_finite, stamp_reset, primary)
 
     def _check_stamp(self, stamp: float) -> bool:
         """Restart every track's smoothing when time does not move forward plausibly;

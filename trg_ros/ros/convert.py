@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -45,6 +47,10 @@ _PLAIN = {
 }
 SUPPORTED_ENCODINGS = tuple(sorted(_PLAIN))
 
+# Significant bits of 16-bit pixels: a number (0 = from this image alone), or a function of
+# the 16-bit array that answers for a whole stream (:class:`StreamDepth`).
+BitDepth = int | Callable[[np.ndarray], int]
+
 
 def significant_bits(arr: np.ndarray) -> int:
     """The bit depth a 16-bit image's brightest pixel needs, rounded up to a sensor's
@@ -53,27 +59,30 @@ def significant_bits(arr: np.ndarray) -> int:
     return bits + bits % 2
 
 
-def to_8bit(arr: np.ndarray, bit_depth: int = 0) -> np.ndarray:
+class StreamDepth:
+    """The significant bits of a 16-bit stream: the deepest of its frames so far, so one dark
+    frame is not brightened, nor one hot pixel allowed to dim the stream for good."""
+
+    def __init__(self) -> None:
+        self.deepest = 8
+
+    def __call__(self, arr: np.ndarray) -> int:
+        self.deepest = max(self.deepest, significant_bits(arr))
+        return self.deepest
+
+
+def to_8bit(arr: np.ndarray, bit_depth: BitDepth = 0) -> np.ndarray:
     """16-bit pixels -> uint8 by their significant bits (10- and 12-bit cameras store values
     below 1024 / 4096 in 16-bit words); ``bit_depth`` 0 takes them from this image."""
-    bits = bit_depth or significant_bits(arr)
+    bits = bit_depth(arr) if callable(bit_depth) else bit_depth or significant_bits(arr)
     shifted = arr >> np.uint16(bits - 8)
     return np.minimum(shifted, 255).astype(np.uint8)
 
 
-def raw_bit_depth(msg: Image) -> int:
-    """:func:`significant_bits` of a 16-bit Image's data; 8 for 8-bit encodings."""
-    enc = msg.encoding.lower()
-    if enc not in _PLAIN or _PLAIN[enc][1] != np.uint16 or not len(msg.data):
-        return 8
-    data = np.frombuffer(msg.data, np.dtype(">u2" if msg.is_bigendian else "<u2"))
-    return significant_bits(data)
-
-
-def image_to_rgb(msg: Image, bit_depth: int = 0) -> np.ndarray:
+def image_to_rgb(msg: Image, bit_depth: BitDepth = 0) -> np.ndarray:
     """sensor_msgs/Image -> (H, W, 3) uint8 RGB; no copy for rgb8 without row padding.
 
-    ``bit_depth``: significant bits of 16-bit encodings (0 = from the data, see :func:`to_8bit`).
+    ``bit_depth``: significant bits of 16-bit encodings (see :func:`to_8bit`).
     """
     enc = msg.encoding.lower()
     if enc not in _PLAIN:
@@ -99,10 +108,10 @@ def image_to_rgb(msg: Image, bit_depth: int = 0) -> np.ndarray:
     return arr
 
 
-def compressed_to_rgb(msg: CompressedImage, bit_depth: int = 0) -> np.ndarray:
+def compressed_to_rgb(msg: CompressedImage, bit_depth: BitDepth = 0) -> np.ndarray:
     """sensor_msgs/CompressedImage (jpeg, png - 16-bit PNGs too) -> (H, W, 3) uint8 RGB.
 
-    ``bit_depth``: significant bits of a 16-bit PNG (0 = from the data, see :func:`to_8bit`).
+    ``bit_depth``: significant bits of a 16-bit PNG (see :func:`to_8bit`).
     """
     img = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None:
@@ -130,19 +139,43 @@ def rgb_to_image(rgb: np.ndarray, header: Header) -> Image:
 
 
 def camera_from_info(msg: CameraInfo, rectified: bool = False) -> CameraModel:
-    """CameraInfo -> CameraModel: K and D, or P and no distortion when ``rectified``.
+    """CameraInfo -> CameraModel of the image it describes: K and D, or P and no distortion
+    when ``rectified``, for the ``roi`` and ``binning_x/y`` the image was taken with
+    (:meth:`CameraModel.windowed`; width and height are then the binned window's).
+
+    ``roi.do_rectify`` is not read: the raw roi sets the size, as for an unrectified image
+    (image_geometry too moves P by the raw roi's offsets).
 
     Raises:
-        CameraError: zero/non-finite intrinsics or a distortion model we cannot apply.
+        CameraError: zero/non-finite intrinsics, a distortion model we cannot apply, or a
+            roi outside the calibrated size.
     """
     if rectified:
         p = np.asarray(msg.p, dtype=np.float64).reshape(3, 4)
-        return CameraModel(p[:, :3], msg.width, msg.height)
-    d = np.asarray(msg.d, dtype=np.float64)
-    if d.any() and msg.distortion_model not in ("plumb_bob", "rational_polynomial"):
-        raise CameraError(
-            f"distortion model {msg.distortion_model!r} is not supported "
-            "(plumb_bob, rational_polynomial); set rectified:=true on a rectified "
-            "image"
-        )
-    return CameraModel(np.asarray(msg.k, dtype=np.float64), msg.width, msg.height, d)
+        full = CameraModel(p[:, :3], msg.width, msg.height)
+    else:
+        d = np.asarray(msg.d, dtype=np.float64)
+        if d.any() and msg.distortion_model not in ("plumb_bob", "rational_polynomial"):
+            raise CameraError(
+                f"distortion model {msg.distortion_model!r} is not supported "
+                "(plumb_bob, rational_polynomial); set rectified:=true on a rectified "
+                "image"
+            )
+        full = CameraModel(np.asarray(msg.k, dtype=np.float64), msg.width, msg.height, d)
+    roi = msg.roi
+    return full.windowed(
+        msg.binning_x, msg.binning_y, (roi.x_offset, roi.y_offset, roi.width, roi.height)
+    )
+
+
+def window_text(msg: CameraInfo) -> str:
+    """How a CameraInfo's binning and roi shape its image, for messages ("" when unused)."""
+    roi = msg.roi
+    parts = []
+    if msg.binning_x > 1 or msg.binning_y > 1:
+        parts.append(f"binning {max(1, msg.binning_x)}x{max(1, msg.binning_y)}")
+    if any((roi.x_offset, roi.y_offset, roi.width, roi.height)):
+        parts.append(f"roi {roi.width}x{roi.height} at ({roi.x_offset}, {roi.y_offset})")
+    if not parts:
+        return ""
+    return f"CameraInfo {msg.width}x{msg.height} with {' and '.join(parts)}"

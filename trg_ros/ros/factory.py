@@ -12,6 +12,7 @@ from trg_ros.core.estimators import load_estimator
 from trg_ros.core.facemesh.config import FaceMeshConfig
 from trg_ros.core.model.config import TRGConfig
 from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
+from trg_ros.core.primary import PrimaryConfig
 from trg_ros.core.smoothing import OneEuroConfig
 from trg_ros.core.track import TrackerConfig
 from trg_ros.ros.params import NodeParams
@@ -49,6 +50,7 @@ def pipeline_config(p: NodeParams, namespace: str = "/") -> PipelineConfig:
         tracker=TrackerConfig(
             min_hits=p.min_hits, max_age=p.max_age, id_prefix=id_prefix_for(p.id_prefix, namespace)
         ),
+        primary=PrimaryConfig(p.primary_switch_ratio, p.primary_switch_frames),
     )
 
 

@@ -21,10 +21,12 @@ class Intrinsics:
 
     def __init__(self) -> None:
         self.infos: dict[str, CameraInfo] = {}
+        self.latest: CameraInfo | None = None  # whatever its frame_id
         self._first_image: float | None = None
 
     def store(self, msg: CameraInfo) -> None:
         self.infos[msg.header.frame_id] = msg
+        self.latest = msg
 
     def image_seen(self) -> None:
         if self._first_image is None:
@@ -32,7 +34,7 @@ class Intrinsics:
 
     def resolve(
         self,
-        frame_id: str,
+        frame_id: str | None,
         width: int,
         height: int,
         timeout: float,
@@ -40,18 +42,20 @@ class Intrinsics:
         allow_guess: bool,
         topic: str,
     ) -> tuple[CameraModel | None, str | None, str]:
-        """(camera or None, problem reason or None, message) for one image."""
-        info = self.infos.get(frame_id)
+        """(camera or None, problem reason or None, message) for one image.
+
+        Args:
+            frame_id: the image's frame; None takes the latest CameraInfo whatever its
+                frame_id (the ``frame_id`` parameter is set: one camera on the topic).
+        """
+        info = self.latest if frame_id is None else self.infos.get(frame_id)
         if info is None:
             waited = time.monotonic() - (self._first_image or time.monotonic())
             if waited < timeout:
                 return None, WAITING, ""
             if not allow_guess:
-                return (
-                    None,
-                    MISSING,
-                    (f"no CameraInfo for frame '{frame_id}' on {topic} after {timeout:g} s"),
-                )
+                which = "" if frame_id is None else f" for frame '{frame_id}'"
+                return None, MISSING, f"no CameraInfo{which} on {topic} after {timeout:g} s"
             return (
                 CameraModel.guess(width, height),
                 GUESSED,
@@ -61,5 +65,6 @@ class Intrinsics:
             camera = convert.camera_from_info(info, rectified)
             camera.check_image(width, height)
         except CameraError as e:
-            return None, INVALID, str(e)
+            window = convert.window_text(info)
+            return None, INVALID, f"{e} ({window})" if window else str(e)
         return camera, None, ""

@@ -66,13 +66,6 @@ def heads_msg(heads: list[Head], header: Header, with_3d: bool) -> HeadPoseArray
     return HeadPoseArray(header=header, heads=[head_msg(h, header, with_3d) for h in heads])
 
 
-def primary_head(heads: list[Head]) -> Head | None:
-    """The largest face box; ties go to the higher score."""
-    if not heads:
-        return None
-    return max(heads, key=lambda h: ((h.box[2] - h.box[0]) * (h.box[3] - h.box[1]), h.score))
-
-
 def pose_stamped(head: Head, header: Header) -> PoseStamped:
     return PoseStamped(header=header, pose=face_pose_msg(head))
 

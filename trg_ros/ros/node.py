@@ -287,7 +287,7 @@ class HeadPoseNode(LifecycleNode):
         if outputs is None or not self.context.ok():
             return  # deactivated or shutting down while this frame was processed
         t_estimated = time.monotonic()
-        outputs.publish(item.msg.header, result.heads, result.lost_ids, p)
+        outputs.publish(frame.header, result.heads, result.lost_ids, p, result.primary)
         t_published = time.monotonic()
         self.status.processed(t_published - item.at, len(result.heads))
         moments = (item.at, t_start, t_converted, t_estimated, t_published)

@@ -47,16 +47,23 @@ class Outputs:
         self._markers = node.create_lifecycle_publisher(MarkerArray, "head_markers", 10)
         self._tf = node.create_lifecycle_publisher(TFMessage, "/tf", TF_QOS)
 
-    def publish(self, header: Any, heads: list[Head], lost: list[str], p: NodeParams) -> None:
-        """One frame's results, all stamped with the source image's header. TF goes first,
-        so a consumer that looks a transform up at the stamp of a pose it just received
-        finds it."""
+    def publish(
+        self,
+        header: Any,
+        heads: list[Head],
+        lost: list[str],
+        p: NodeParams,
+        primary: Head | None,
+    ) -> None:
+        """One frame's results, all stamped with the source image's header (its frame: the
+        ``frame_id`` parameter when set). TF goes first, so a consumer that looks a transform
+        up at the stamp of a pose it just received finds it. ``primary`` (one of ``heads``,
+        chosen by :class:`trg_ros.core.primary.PrimarySelector`) goes on ``head_pose``."""
         if p.publish_tf and heads:
             prefix = p.face_frame_prefix
             transforms = [t for h in heads for t in messages.transforms(h, header, prefix)]
             self._tf.publish(TFMessage(transforms=transforms))
         self._heads.publish(messages.heads_msg(heads, header, p.publish_dense_points))
-        primary = messages.primary_head(heads)
         if primary is not None:
             self._pose.publish(messages.pose_stamped(primary, header))
         if p.publish_markers and (heads or lost):

@@ -143,6 +143,28 @@ class NodeParams:
         0,
         16,
     )
+    # Camera conventions and the primary face (README "Camera conventions", core.primary).
+    frame_id: str = _p(
+        "",
+        "the camera's optical frame, for drivers that leave the image's frame_id empty or "
+        "wrong; set, it replaces the frame_id of images and CameraInfo (the latest CameraInfo "
+        "on camera_info is used whatever its frame_id) and is every output's header frame "
+        "and the parent of face_<id> on /tf; empty = the image's own",
+    )
+    primary_switch_ratio: float = _p(
+        1.2,
+        "head_pose: another face takes over from the primary one only at this many times "
+        "its box area (for primary_switch_frames frames in a row)",
+        1.0,
+        10.0,
+    )
+    primary_switch_frames: int = _p(
+        5,
+        "head_pose: frames in a row a larger face must stay primary_switch_ratio times the "
+        "primary's area to take over (the primary's track ending hands over at once)",
+        1,
+        300,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -170,6 +192,10 @@ class NodeParams:
             raise ValueError(f"image_bit_depth={self.image_bit_depth}: use 0 (auto) or 8..16")
         if self.id_prefix not in ("", "auto") and not self.id_prefix[0].isalpha():
             raise ValueError(f"id_prefix={self.id_prefix!r} must start with a letter")
+        if self.frame_id.startswith("/") or any(c.isspace() for c in self.frame_id):
+            raise ValueError(
+                f"frame_id={self.frame_id!r}: a tf2 frame id has no leading '/' and no spaces"
+            )
 
     @classmethod
     def field_docs(cls) -> dict[str, dict[str, Any]]:

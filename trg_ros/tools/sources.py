@@ -94,7 +94,7 @@ def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> I
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import Stores, get_typestore
 
-    from trg_ros.ros.convert import camera_from_info, compressed_to_rgb, image_to_rgb
+    from trg_ros.ros.convert import StreamDepth, camera_from_info, compressed_to_rgb, image_to_rgb
 
     store = get_typestore(Stores.ROS2_KILTED)
     with AnyReader([Path(path)], default_typestore=store) as reader:
@@ -119,6 +119,7 @@ def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> I
         infos = [c for c in wanted if c.topic == info_topic]
         # Frames recorded before the first CameraInfo still get the real intrinsics.
         camera = None
+        depth = StreamDepth()  # 16-bit images: the deepest frame so far, as the node does
         # (an empty connection list would mean "every topic" to rosbags)
         for conn, _, raw in reader.messages(connections=infos) if infos else ():
             camera = camera_from_info(reader.deserialize(raw, conn.msgtype))
@@ -131,9 +132,9 @@ def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> I
                     camera = new
                 continue
             rgb = (
-                compressed_to_rgb(msg)
+                compressed_to_rgb(msg, depth)
                 if conn.msgtype.endswith("CompressedImage")
-                else image_to_rgb(msg)
+                else image_to_rgb(msg, depth)
             )
             stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
             yield Frame(rgb, stamp, camera)
