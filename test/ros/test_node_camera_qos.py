@@ -24,7 +24,7 @@ from tf2_msgs.msg import TFMessage
 from trg_ros.msg import HeadPoseArray
 
 from trg_ros.ros.convert import rgb_to_image
-from trg_ros.ros.tf import TF_QOS
+from trg_ros.ros.outputs import TF_QOS
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 FRAME = "camera_optical_frame"
