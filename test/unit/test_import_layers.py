@@ -84,6 +84,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("trg_ros.tools.bench.messages",),
         ("trg_ros.tools.bench.plot",),
     ),
+    (("trg_ros.tools.bench.startup",),),
     (("trg_ros.tools.bench.goals",),),
     (("trg_ros.tools.bench.command", "trg_ros.tools.gpu.steps"),),
     (("trg_ros.tools.gpu.check",),),
