@@ -21,6 +21,7 @@ from trg_ros.core.camera import CameraModel
 from trg_ros.core.detect.base import Detection
 from trg_ros.core.detect.blazeface import BlazeFace
 from trg_ros.core.facemesh.estimator import FaceMeshEstimator
+from trg_ros.core.facemesh.ibug68 import FACEMESH_TO_IBUG68
 from trg_ros.core.frames import face_pose
 from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 from trg_ros.core.types import Head
@@ -180,3 +181,18 @@ def test_a_lens_with_matching_distortion_gives_the_pose_of_the_pinhole_image(
         turn = angle_between(a, b)
         ratio = np.linalg.norm(face_pose(b, False)[1]) / np.linalg.norm(face_pose(a, False)[1])
         assert turn < 2 and abs(ratio - 1) < 0.03, f"{name}: {turn:.2f} deg, ratio {ratio:.3f}"
+
+
+def test_face_landmarks_carry_the_irises_inside_the_eyes(estimate, photos) -> None:
+    """Head.face_landmarks is FaceMesh's 478 points in K's pixel convention: each iris centre
+    (468 subject's right, 473 left) lies between that eye's corners (iBUG 36/39, 42/45)."""
+    for name, rgb in photos.items():
+        head = only_face(estimate(rgb, camera_for(rgb)))
+        points = head.face_landmarks
+        assert points is not None and points.shape == (478, 3), name
+        assert np.allclose(points[FACEMESH_TO_IBUG68, :2], head.landmarks_2d), name
+        for centre, (a, b) in ((468, (36, 39)), (473, (42, 45))):
+            corner_a, corner_b = head.landmarks_2d[a], head.landmarks_2d[b]
+            along = (points[centre, :2] - corner_a) @ (corner_b - corner_a)
+            share = along / np.sum((corner_b - corner_a) ** 2)
+            assert 0.2 < share < 0.8, f"{name}: iris {centre} at {share:.2f} along its eye"

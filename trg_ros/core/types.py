@@ -25,6 +25,11 @@ class Head:
         model: the estimator's name (``trg`` or ``facemesh``).
         smoothed_rotation, smoothed_translation: the pose after temporal filtering, when the
             pipeline smooths; ``rotation``/``translation`` stay the raw per-frame estimate.
+        face_landmarks: (478, 3) FaceMesh v2 points, x, y in raw image px (pixel centres on
+            integers, like K), z relative depth in px; 468-477 are the irises (468 and 473
+            the centres, subject's right and left). Set where a FaceMesh landmarker ran on
+            the face (the FaceMesh estimator, or the signals stage beside TRG), else None.
+            The one source of eye and iris points for ROS4HRI pupils and driver signals.
     """
 
     id: str
@@ -38,6 +43,7 @@ class Head:
     model: str
     smoothed_rotation: np.ndarray | None = None
     smoothed_translation: np.ndarray | None = None
+    face_landmarks: np.ndarray | None = None
 
     def pose(self, smoothed: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """(R, t) head -> camera: the smoothed one when there is one and it is asked for."""

@@ -129,6 +129,7 @@ class FaceMeshEstimator:
             landmarks_2d=points[FACEMESH_TO_IBUG68, :2],
             sellion=pose.sellion,
             model=self.name,
+            face_landmarks=points,
         )
         follow = found.next_roi()
         return Estimate(head, follow, follow.size)
