@@ -8,7 +8,7 @@ import time
 import pytest
 
 from trg_ros.ros.status import Status
-from trg_ros.ros.worker import WORKER_THREAD, FrameWorker, LatestSlot
+from trg_ros.ros.worker import WORKER_THREAD, FifoSlot, FrameWorker, LatestSlot
 
 
 def workers() -> int:
@@ -132,6 +132,47 @@ def test_latest_slot_counts_replaced_items_and_wakes_on_close() -> None:
     reader = threading.Thread(target=lambda: got.append(slot.take()))
     reader.start()
     time.sleep(0.1)
+    slot.close()
+    reader.join(2)
+    assert not reader.is_alive() and got == [None]
+
+
+def test_every_frame_mode_processes_each_frame_in_order_while_one_is_busy() -> None:
+    """An offline source's frames that arrive while one is processed all get their turn, in
+    order; the live hand-off keeps only the newest of them."""
+    for every_frame, expected in ((True, [0, 1, 2, 3, 4, 5]), (False, [0, 5])):
+        busy, release = threading.Event(), threading.Event()
+        done: list[object] = []
+        finished = threading.Semaphore(0)
+
+        def process(item: object, busy=busy, release=release, done=done, fin=finished) -> None:
+            if item == 0:
+                busy.set()
+                release.wait(10)
+            done.append(item)
+            fin.release()
+
+        worker = FrameWorker(process, lambda e, first: None)
+        worker.start(every_frame)
+        worker.offer(0)
+        assert busy.wait(5)
+        drops = [worker.offer(i) for i in range(1, 6)]  # all while frame 0 is processed
+        release.set()
+        for _ in expected:
+            assert finished.acquire(timeout=5)
+        assert worker.stop()
+        assert done == expected, (every_frame, done)
+        assert sum(drops) == (0 if every_frame else 4)  # replaced ones are counted drops
+
+
+def test_fifo_slot_drops_the_oldest_only_past_its_limit_and_wakes_on_close() -> None:
+    slot = FifoSlot(limit=3)
+    assert [slot.put(i) for i in range(4)] == [False, False, False, True]
+    assert [slot.take() for _ in range(3)] == [1, 2, 3]
+    got: list[object] = []
+    reader = threading.Thread(target=lambda: got.append(slot.take()))
+    reader.start()
+    time.sleep(0.05)
     slot.close()
     reader.join(2)
     assert not reader.is_alive() and got == [None]

@@ -83,6 +83,11 @@ class HeadPoseNode(LifecycleNode):
         super().destroy_node()
 
     @property
+    def camera_info_frames(self) -> list[str]:
+        """The frame_ids whose CameraInfo has arrived since the last activation."""
+        return sorted(self._inputs.intrinsics.infos)
+
+    @property
     def configure_error(self) -> str | None:
         """Why the last configure failed (None after a successful one)."""
         return self._configure_error
@@ -146,7 +151,7 @@ class HeadPoseNode(LifecycleNode):
             )
             return TransitionCallbackReturn.FAILURE
         try:
-            self._worker.start()
+            self._worker.start(p.every_frame)
             self._inputs = FrameInputs()  # CameraInfo is read afresh after every activation
             self._pairing = StampPairing() if p.external_detections else None
             self._entities = subscribe(
@@ -304,7 +309,7 @@ class HeadPoseNode(LifecycleNode):
             "device": self.status.hardware_id or "none",
             "model": self._model_name,
             "processing_threads": str(sum(t.name == WORKER_THREAD for t in threading.enumerate())),
-            "camera_info_frames": ",".join(sorted(self._inputs.intrinsics.infos)) or "none",
+            "camera_info_frames": ",".join(self.camera_info_frames) or "none",
         }
         self._pub_diag.publish(
             self.status.diagnostics(

@@ -117,6 +117,13 @@ class NodeParams:
     )
     rectified: bool = _p(False, "image is rectified: use CameraInfo P, ignore D")
     compressed: bool = _p(False, "subscribe to image/compressed instead of image", live=False)
+    every_frame: bool = _p(
+        False,
+        "process every received frame, in order (an offline source - a bag or video player "
+        "that waits for answers - with reliable input QoS); false: only the newest, a live "
+        "camera's frames that arrive while one is processed are dropped and counted",
+        live=False,
+    )
     camera_info_timeout: float = _p(
         2.0, "seconds to wait for CameraInfo before reporting it", 0.1, 600.0
     )

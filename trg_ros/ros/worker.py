@@ -1,18 +1,71 @@
-"""The latest-frame hand-off from the executor thread to one processing thread."""
+"""The hand-off from the executor thread to one processing thread: the newest frame (a live
+camera) or every frame in order (an offline source played with reliable QoS)."""
 
 from __future__ import annotations
 
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 
 WORKER_THREAD = "trg_worker"
 STOP_TIMEOUT = 30.0  # s a frame in flight may take to finish when the node deactivates
 MAX_FRESHNESS_WAIT = 0.1  # s; cameras slower than 10 Hz are never waited for
+QUEUE_LIMIT = 64  # frames waiting in every-frame mode before the oldest is dropped (memory)
 
 
-class LatestSlot:
+class _Slot:
+    """What both hand-offs share: a closable store the worker waits on without polling."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.closed = False
+        self._ended = False  # take() has returned None: the worker left its loop
+
+    def put(self, item: object) -> bool:
+        """Store ``item``; True when an item the worker never saw was dropped for it."""
+        raise NotImplementedError
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    def _pop(self) -> object:
+        raise NotImplementedError
+
+    def _before_take(self) -> None:
+        """Called with the lock held once an item is there (the live slot's freshness wait)."""
+
+    def take(self) -> object | None:
+        """The next item, waiting without polling; None once the slot is closed."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._ready() or self.closed)
+            self._before_take()
+            if self.closed:
+                self._ended = True
+                return None
+            return self._pop()
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._clear()
+            self._cond.notify_all()
+
+    def _clear(self) -> None:
+        raise NotImplementedError
+
+    def reopen(self) -> bool:
+        """Undo :meth:`close` while the worker is still inside a frame; False when it has
+        already seen the slot closed (it is ending)."""
+        with self._cond:
+            if self._ended:
+                return False
+            self.closed = False
+            return True
+
+
+class LatestSlot(_Slot):
     """Hands the newest item to one worker; an item replaced before it was taken is a drop.
 
     Freshness over throughput: when the worker comes back and the waiting item is already
@@ -22,21 +75,18 @@ class LatestSlot:
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self._item: object | None = None
-        self._cond = threading.Condition()
         self._clock = clock
         self._arrived = 0.0
         self._interval: float | None = None  # smoothed time between arrivals, s
         self._arrivals = 0
-        self.closed = False
-        self._ended = False  # take() has returned None: the worker left its loop
 
     @property
     def interval(self) -> float | None:
         return self._interval
 
     def put(self, item: object) -> bool:
-        """Store ``item``; returns True when it replaced one the worker never saw."""
         with self._cond:
             now = self._clock()
             if self._arrivals:
@@ -50,43 +100,60 @@ class LatestSlot:
             self._cond.notify()
             return replaced
 
-    def take(self) -> object | None:
-        """The next item, waiting without polling; None once the slot is closed."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._item is not None or self.closed)
-            interval = self._interval
-            if interval is not None and interval < MAX_FRESHNESS_WAIT and not self.closed:
-                age = self._clock() - self._arrived
-                if age > interval / 2:  # stale: the next frame is due within the interval
-                    seen = self._arrivals
-                    self._cond.wait_for(
-                        lambda: self._arrivals != seen or self.closed,
-                        interval - age + interval / 4,
-                    )
-            if self.closed:
-                self._ended = True
-                return None
-            item, self._item = self._item, None
-            return item
+    def _ready(self) -> bool:
+        return self._item is not None
 
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._item = None
-            self._cond.notify_all()
+    def _before_take(self) -> None:
+        interval = self._interval
+        if interval is None or interval >= MAX_FRESHNESS_WAIT or self.closed:
+            return
+        age = self._clock() - self._arrived
+        if age > interval / 2:  # stale: the next frame is due within the interval
+            seen = self._arrivals
+            self._cond.wait_for(
+                lambda: self._arrivals != seen or self.closed, interval - age + interval / 4
+            )
 
-    def reopen(self) -> bool:
-        """Undo :meth:`close` while the worker is still inside a frame; False when it has
-        already seen the slot closed (it is ending)."""
+    def _pop(self) -> object:
+        item, self._item = self._item, None
+        return item
+
+    def _clear(self) -> None:
+        self._item = None
+
+
+class FifoSlot(_Slot):
+    """Hands every item to the worker in arrival order (``every_frame``): for offline sources,
+    whose publisher waits for answers, so the queue stays short. Only past ``limit`` waiting
+    items is the oldest dropped, so a live camera set to this mode cannot exhaust memory."""
+
+    def __init__(self, limit: int = QUEUE_LIMIT) -> None:
+        super().__init__()
+        self._items: deque[object] = deque()
+        self._limit = limit
+
+    def put(self, item: object) -> bool:
         with self._cond:
-            if self._ended:
-                return False
-            self.closed = False
-            return True
+            dropped = len(self._items) >= self._limit
+            if dropped:
+                self._items.popleft()
+            self._items.append(item)
+            self._cond.notify()
+            return dropped
+
+    def _ready(self) -> bool:
+        return bool(self._items)
+
+    def _pop(self) -> object:
+        return self._items.popleft()
+
+    def _clear(self) -> None:
+        self._items.clear()
 
 
 class FrameWorker:
-    """One thread that processes the newest frame; started on activate, stopped on deactivate.
+    """One thread that processes the newest frame (or, with ``every_frame``, every frame in
+    order); started on activate, stopped on deactivate.
 
     An exception in ``process`` is handed to ``on_error(exception, first_of_its_kind)`` (kind =
     type and place raised) and the thread goes on with the next frame.
@@ -106,22 +173,23 @@ class FrameWorker:
         self._stop_timeout = stop_timeout
         self._on_error = on_error
         self._error_kinds: set[tuple[str, str, int]] = set()
-        self._slot = LatestSlot()
+        self._slot: _Slot = LatestSlot()
         self._thread: threading.Thread | None = None
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> None:
+    def start(self, every_frame: bool = False) -> None:
+        """Start the thread: with ``every_frame`` each offered frame is processed, in order."""
         if self.running:
             raise RuntimeError("the previous processing thread is still busy with a frame")
-        self._slot = LatestSlot()
+        self._slot = FifoSlot() if every_frame else LatestSlot()
         self._thread = threading.Thread(target=self._run, name=WORKER_THREAD, daemon=True)
         self._thread.start()
 
     def offer(self, item: object) -> bool:
-        """Hand over a frame; True when it replaced one that was never processed (a drop)."""
+        """Hand over a frame; True when one that was never processed was dropped for it."""
         return self._slot.put(item)
 
     def stop(self, final: bool = False) -> bool:
