@@ -79,8 +79,9 @@ def build_parser(tools: bool = True) -> argparse.ArgumentParser:
 
     if not tools:
         return parser
-    from trg_ros.tools import check, demo, evaluate, export
+    from trg_ros.tools import check, evaluate, export
     from trg_ros.tools.bench import command as bench
+    from trg_ros.tools.demo import command as demo
 
     demo.add_parser(sub)
     check.add_parser(sub)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -77,28 +78,26 @@ def test_without_a_trg_checkpoint_the_demo_runs_facemesh(
     assert poses[0]["model"] == "facemesh"
 
 
-def test_generated_video(model_dir: Path, tmp_path: Path) -> None:
+def write_video(path: Path, frames: int = 30) -> None:
+    """The face translated and scaled over ``frames`` frames."""
     face = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
-    video = tmp_path / "in.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 15, (640, 480))
-    for i in range(30):  # the face translated and scaled over 30 frames
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15, (640, 480))
+    for i in range(frames):
         m = cv2.getRotationMatrix2D((256, 256), 0, 0.8 + 0.01 * i)
         m[:, 2] += (40 + 3 * i, -20 + i)
         writer.write(cv2.warpAffine(face, m, (640, 480)))
     writer.release()
+
+
+def test_generated_video(model_dir: Path, tmp_path: Path) -> None:
+    """Every frame once, in order, at the node's pace: no frame had to be sent again."""
+    video = tmp_path / "in.mp4"
+    write_video(video)
     out = tmp_path / "out"
     done = demo(
-        "--video",
-        str(video),
-        "--data-dir",
-        str(model_dir),
-        "--out",
-        str(out),
-        "--focal",
-        "700",
-        "--device",
-        "cpu",
-    )
+        "--video", str(video), "--data-dir", str(model_dir), "--out", str(out),
+        "--focal", "700", "--device", "cpu",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     table = rows(out)
     assert len(table) == 30 and [int(r["frame"]) for r in table] == list(range(30))
@@ -106,6 +105,26 @@ def test_generated_video(model_dir: Path, tmp_path: Path) -> None:
     assert all(b > a for a, b in itertools.pairwise(stamps))
     assert {r["id"] for r in table} == {"a"}
     assert cv2.VideoCapture(str(out / "annotated.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 30
+    assert "sent again" not in done.stderr and "given up" not in done.stderr
+    assert re.search(r"^30 frames, 30 faces, [\d.]+ frames/s", done.stdout, re.M), done.stdout
+
+
+def test_a_frame_lost_on_the_way_is_sent_again_and_the_output_keeps_its_order(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    video = tmp_path / "in.mp4"
+    write_video(video, 12)
+    out = tmp_path / "out"
+    done = demo(
+        "--video", str(video), "--data-dir", str(model_dir), "--out", str(out),
+        "--focal", "700", "--device", "cpu", "--test-drop-frames", "0", "7",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [int(r["frame"]) for r in rows(out)] == list(range(12))
+    for frame in (0, 7):  # the first before any answer (5 s), the other at the node's pace
+        assert re.search(rf"frame {frame}: no answer after [\d.]+ s, sent again", done.stderr)
+    assert done.stderr.count("sent again") == 2
+    assert cv2.VideoCapture(str(out / "annotated.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 12
 
 
 def write_bag(path: Path, with_info: bool) -> None:

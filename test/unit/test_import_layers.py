@@ -83,6 +83,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("trg_ros.tools.bench.node",),
         ("trg_ros.tools.bench.messages",),
         ("trg_ros.tools.bench.plot",),
+        ("trg_ros.tools.bench.demo",),
     ),
     (("trg_ros.tools.bench.startup",),),
     (("trg_ros.tools.bench.goals",),),
@@ -101,6 +102,7 @@ ROOTS = (
     "trg_ros.core.tflite",
     "trg_ros.ros",
     "trg_ros.tools",
+    "trg_ros.tools.demo",
     "trg_ros.tools.bench",
     "trg_ros.tools.gpu",
 )

@@ -27,6 +27,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="only start-up: node process start -> active, TRG and FaceMesh on the CPU",
     )
     p.add_argument(
+        "--demo",
+        action="store_true",
+        help="only the demo: trg-ros demo --video against the core pipeline on the same clip",
+    )
+    p.add_argument(
+        "--demo-frames",
+        type=_positive,
+        default=150,
+        help="frames of the clip the demo and the core pipeline run on (the goal needs >= 120)",
+    )
+    p.add_argument(
         "--startup-runs",
         type=_positive,
         default=5,
@@ -53,10 +64,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trg_ros.tools.bench import goals, model, startup, tflite
+    from trg_ros.tools.bench import demo, goals, model, startup, tflite
 
     files = model_files(args)
-    if args.startup:
+    if args.demo:
+        result = demo.demo(files, args)
+    elif args.startup:
         result = startup.startup(files, args.startup_runs)
     elif args.model_only:
         result = model.model(files, args)

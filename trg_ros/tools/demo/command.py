@@ -3,36 +3,38 @@
 A player node publishes Image + CameraInfo (real stamps, a camera frame_id); the
 ``trg_head_pose`` lifecycle node runs in the same process but talks over DDS like any other;
 the player collects ``heads`` and writes annotated frames or video plus a CSV and JSON.
-Files are played frame by frame (each frame is answered before the next is sent); a live
+
+A file (image, video, bag) is played as fast as the node answers: reliable QoS and the node's
+every-frame hand-off deliver each frame once, a few frames are in flight so the node is never
+idle while an answer is drawn and written, and the output keeps the frame order. A live
 camera is played at its own rate and the node drops what it cannot keep up with.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import logging
 import sys
-import threading
 import time
+from collections import deque
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
-
-import cv2
-import numpy as np
+from typing import Any
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import TRGError
-from trg_ros.core.estimate import MODELS, Estimator
+from trg_ros.core.estimate import MODELS
 from trg_ros.tools import sources
-from trg_ros.tools.annotate import CONVENTIONS, CSV_COLUMNS, FaceRow, draw
+from trg_ros.tools.demo.background import prefetch
+from trg_ros.tools.demo.flow import Flow
+from trg_ros.tools.demo.output import Output
+from trg_ros.tools.demo.player import Key, Player, offline_parameters, stamp_key
 from trg_ros.tools.options import add_model_files, model_files
 
 log = logging.getLogger(__name__)
 EXIT_NO_WEIGHTS = 3
-FRAME_ID = "camera_optical_frame"
-ANSWER_TIMEOUT = 60.0  # s to wait for the node's answer to one frame
-RESEND = 2.0  # s after which an unanswered frame is published again
+LIVE_ANSWER_TIMEOUT = 1.0  # s; a live camera's next frame is worth more than a late answer
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,145 +61,54 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mesh", action="store_true", help="draw the face mesh")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
     p.add_argument("--show", action="store_true", help="show a live window")
+    # Tests only: frames (0-based) not published the first time, as if lost on the way.
+    p.add_argument("--test-drop-frames", type=int, nargs="+", default=[], help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
-class Player:
-    """The camera stand-in and result collector (a plain rclpy node)."""
+class Intrinsics:
+    """The camera of each frame: chosen again on the first frame, a new size, or a new
+    CameraInfo in the bag, and said each time."""
 
-    def __init__(self, node_params: list) -> None:
-        import rclpy
-        from rclpy.executors import MultiThreadedExecutor
-        from rclpy.qos import qos_profile_sensor_data
-        from sensor_msgs.msg import CameraInfo, Image
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._args = args
+        self._camera: CameraModel | None = None
+        self._source: CameraModel | None = None
 
-        from trg_ros.msg import HeadPoseArray
-        from trg_ros.ros.node import HeadPoseNode
-
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = HeadPoseNode(context=self.context, parameter_overrides=node_params)
-        self.player = rclpy.create_node("trg_demo_player", context=self.context)
-        self.pub_img = self.player.create_publisher(Image, "image", qos_profile_sensor_data)
-        self.pub_info = self.player.create_publisher(
-            CameraInfo, "camera_info", qos_profile_sensor_data
-        )
-        self.results: dict[tuple[int, int], object] = {}
-        self.arrivals: dict[tuple[int, int], float] = {}  # wall-clock time each answer came
-        self.cond = threading.Condition()
-        self.player.create_subscription(HeadPoseArray, "heads", self._on_heads, 50)
-        self.executor = MultiThreadedExecutor(num_threads=3, context=self.context)
-        self.executor.add_node(self.node)
-        self.executor.add_node(self.player)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-
-    def start(self) -> Estimator:
-        """Configure and activate the node; returns the estimator it chose.
-
-        Raises:
-            TRGError: the node could not configure (the message says why).
-        """
-        from rclpy.lifecycle import TransitionCallbackReturn
-
-        if self.node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-            raise TRGError(self.node.configure_error or "the node failed to configure")
-        assert self.node.pipeline is not None
-        self.node.trigger_activate()
-        self.thread.start()
-        end = time.monotonic() + 20
-        while time.monotonic() < end and not (
-            self.pub_img.get_subscription_count()
-            and self.pub_info.get_subscription_count()
-            and self.player.count_publishers("heads")
+    def of(self, frame: sources.Frame) -> CameraModel:
+        h, w = frame.rgb.shape[:2]
+        camera = self._camera
+        if (
+            camera is not None
+            and (camera.width, camera.height) == (w, h)
+            and (frame.camera is None or frame.camera is self._source)
         ):
-            time.sleep(0.05)
-        return self.node.pipeline.estimator
-
-    def _on_heads(self, msg: object) -> None:
-        key = (msg.header.stamp.sec, msg.header.stamp.nanosec)  # type: ignore[attr-defined]
-        with self.cond:
-            self.results[key] = msg
-            self.arrivals[key] = time.time()
-            self.cond.notify_all()
-
-    def publish(self, rgb: np.ndarray, camera: CameraModel, stamp: float) -> tuple[int, int]:
-        from builtin_interfaces.msg import Time
-        from sensor_msgs.msg import CameraInfo
-        from std_msgs.msg import Header
-
-        from trg_ros.ros.convert import rgb_to_image
-
-        sec = int(stamp)
-        header = Header(
-            stamp=Time(sec=sec, nanosec=round((stamp - sec) * 1e9) % 10**9), frame_id=FRAME_ID
+            return camera
+        a = self._args
+        self._source = frame.camera
+        camera, how = sources.choose_camera(w, h, a.camera_info, frame.camera, a.fov, a.focal)
+        print(
+            f"intrinsics from {how}: fx={camera.fx:.1f} fy={camera.fy:.1f} "
+            f"cx={camera.principal_point[0]:.1f} cy={camera.principal_point[1]:.1f}"
         )
-        info = CameraInfo(
-            header=header, width=camera.width, height=camera.height, distortion_model="plumb_bob"
-        )
-        info.k = camera.k.ravel().tolist()
-        info.d = (camera.dist.tolist() + [0.0] * 5)[: max(5, camera.dist.size)]
-        self.pub_info.publish(info)
-        self.pub_img.publish(rgb_to_image(rgb, header))
-        return header.stamp.sec, header.stamp.nanosec
-
-    def request(
-        self, rgb: np.ndarray, camera: CameraModel, stamp: float, timeout: float, resend: float
-    ) -> object | None:
-        """Publish a frame and wait for its ``heads``; best-effort images can be lost on the
-        way, so the same frame (same stamp) is sent again every ``resend`` seconds."""
-        end = time.monotonic() + timeout
-        while True:
-            key = self.publish(rgb, camera, stamp)
-            left = end - time.monotonic()
-            msg = self.wait(key, min(resend, left))
-            if msg is not None or left <= resend:
-                return msg
-
-    def wait(self, key: tuple[int, int], timeout: float) -> object | None:
-        with self.cond:
-            self.cond.wait_for(lambda: key in self.results, timeout)
-            return self.results.pop(key, None)
-
-    def close(self) -> None:
-        import rclpy
-
-        self.executor.shutdown()
-        self.node.release()
-        self.node.destroy_node()
-        self.player.destroy_node()
-        rclpy.shutdown(context=self.context)
-        self.context.destroy()  # frees the DDS participant (and its shared memory) now
-
-
-def rows_from(msg: object, stamp: float, index: int, with_3d: bool) -> list[FaceRow]:
-    rows = []
-    for h in msg.heads:  # type: ignore[attr-defined]
-        p, q = h.pose.position, h.pose.orientation
-        verts = (
-            np.asarray(h.dense_points, float).reshape(-1, 3)
-            if with_3d and len(h.dense_points)
-            else None
-        )
-        rows.append(
-            FaceRow(
-                stamp,
-                index,
-                h.id,
-                h.model,
-                h.score,
-                np.array([p.x, p.y, p.z]),
-                np.array([q.x, q.y, q.z, q.w]),
-                np.asarray(h.box, float),
-                np.asarray(h.landmarks_2d, float).reshape(-1, 2),
-                verts,
+        if camera.guessed:
+            print(
+                "WARNING: no calibration given (--camera-info, --fov or --focal): "
+                "the focal length is a guess, so translations are only relative",
+                file=sys.stderr,
             )
-        )
-    return rows
+        self._camera = camera
+        return camera
 
 
 def run(args: argparse.Namespace) -> int:
+    import cv2
     from rclpy.parameter import Parameter
 
+    # Decoding, the node and the video writer share few cores here: OpenCV's own thread pool
+    # would fight litert's XNNPACK threads, which spin while they wait (measured: 4.5 against
+    # 37 frames/s with FaceMesh on two cores).
+    cv2.setNumThreads(1)
     files = model_files(args)
     frames, total, live = _open_source(args)
     params = [
@@ -209,11 +120,8 @@ def run(args: argparse.Namespace) -> int:
         Parameter("camera_info_timeout", value=10.0),
         Parameter("publish_dense_points", value=bool(args.mesh)),
     ]
-    args.out.mkdir(parents=True, exist_ok=True)
-    player = Player(params)
-    writer = None
-    rows: list[FaceRow] = []
-    camera = source_camera = None
+    player = Player(params + ([] if live else offline_parameters()), offline=not live)
+    output: Output | None = None
     try:
         try:
             estimator = player.start()
@@ -223,105 +131,135 @@ def run(args: argparse.Namespace) -> int:
             )
             return EXIT_NO_WEIGHTS
         print(f"head pose by {estimator.name}")
+        video = args.image is None and (args.video or args.bag or args.camera is not None)
         triangles = estimator.triangles if args.mesh else None
-        from tqdm import tqdm
-
-        for index, frame in enumerate(tqdm(frames, total=total, unit="frame", disable=live)):
-            if args.max_frames and index >= args.max_frames:
-                break
-            size = frame.rgb.shape[1::-1]
-            if (
-                camera is None
-                or (camera.width, camera.height) != size
-                or (frame.camera is not None and frame.camera is not source_camera)
-            ):  # first frame, new size, or the bag's CameraInfo changed
-                source_camera = frame.camera
-                camera, how = sources.choose_camera(
-                    frame.rgb.shape[1],
-                    frame.rgb.shape[0],
-                    args.camera_info,
-                    frame.camera,
-                    args.fov,
-                    args.focal,
-                )
-                print(
-                    f"intrinsics from {how}: fx={camera.fx:.1f} fy={camera.fy:.1f} "
-                    f"cx={camera.principal_point[0]:.1f} cy={camera.principal_point[1]:.1f}"
-                )
-                if camera.guessed:
-                    print(
-                        "WARNING: no calibration given (--camera-info, --fov or --focal): "
-                        "the focal length is a guess, so translations are only relative",
-                        file=sys.stderr,
-                    )
-            if live:  # the next camera frame is more useful than a resent one
-                msg = player.wait(player.publish(frame.rgb, camera, frame.stamp), 1.0)
-            else:
-                msg = player.request(frame.rgb, camera, frame.stamp, ANSWER_TIMEOUT, RESEND)
-            if msg is None:
-                log.warning("no answer from the node for frame %d", index)
-                continue
-            faces = rows_from(msg, frame.stamp, index, args.mesh)
-            rows += faces
-            annotated = cv2.cvtColor(draw(frame.rgb, faces, camera, triangles), cv2.COLOR_RGB2BGR)
-            writer = _write(args, annotated, index, writer, total)
-            if args.show:
-                _show(annotated)
+        output = Output(args.out, bool(video), triangles, args.mesh, args.show)
+        play = _play_live if live else _play_offline
+        started, missed = play(player, frames, total, Intrinsics(args), output, args)
+        output.finish()
+        elapsed = time.monotonic() - started if started is not None else 0.0
     finally:
+        if output is not None:
+            output.close()
         player.close()
-        if writer is not None:
-            writer.release()
-    _write_tables(args.out, rows)
-    print(f"{len(rows)} face poses written to {args.out / 'poses.csv'} and poses.json")
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()  # stops the decoding thread when the loop ended early
+    rate = output.frames / elapsed if elapsed > 0 else 0.0
+    print(f"{len(output.rows)} face poses written to {args.out / 'poses.csv'} and poses.json")
+    print(
+        f"{output.frames} frames, {len(output.rows)} faces, {rate:.1f} frames/s "
+        f"({elapsed:.2f} s from the first frame sent to the last row written"
+        + (f"; {missed} frames without an answer)" if missed else ")")
+    )
     return 0
 
 
-def _open_source(args: argparse.Namespace):
-    if args.video:
-        return sources.video_frames(str(args.video)), sources.video_length(args.video), False
-    if args.bag:
-        return sources.bag_frames(args.bag, args.image_topic, args.info_topic), None, False
+def _play_offline(
+    player: Player,
+    frames: Iterator[sources.Frame],
+    total: int | None,
+    intrinsics: Intrinsics,
+    output: Output,
+    args: argparse.Namespace,
+) -> tuple[float | None, int]:
+    """Every frame once, a few in flight, answers handled in frame order; a frame whose
+    answer is long overdue is sent again (logged), one unanswered for a minute is given up.
+    Returns when the first frame was sent and how many were given up."""
+    from tqdm import tqdm
+
+    flow = Flow()
+    pending: deque[tuple[int, sources.Frame, CameraModel, Key]] = deque()
+    drop = set(args.test_drop_frames)
+    started: float | None = None
+    missed = 0
+    index = 0
+    source = iter(frames)
+    more = True
+    with tqdm(total=total, unit="frame") as bar:
+        while True:
+            while more and flow.can_send():
+                frame = next(source, None)
+                if frame is None:
+                    more = False
+                    break
+                camera = intrinsics.of(frame)
+                key = stamp_key(frame.stamp)
+                if started is None:
+                    started = time.monotonic()
+                    if not player.prime(camera, frame.stamp):
+                        log.warning("the node has not received the CameraInfo after 5 s")
+                if index in drop:
+                    log.info("frame %d not published (--test-drop-frames)", index)
+                else:
+                    player.publish(frame.rgb, camera, frame.stamp)
+                flow.sent(key)
+                pending.append((index, frame, camera, key))
+                index += 1
+            if not pending:
+                return started, missed
+            first, frame, camera, key = pending[0]
+            answer = player.wait(key, flow.wait_for(key))
+            if answer is not None:
+                flow.answered(key, answer[1])
+                pending.popleft()
+                output.add(first, frame.rgb, camera, frame.stamp, answer[0])
+                bar.update(1)
+                continue
+            if flow.expired(key):
+                log.warning("no answer from the node for frame %d: given up", first)
+                flow.give_up(key)
+                player.discard(key)
+                pending.popleft()
+                missed += 1
+                bar.update(1)
+                continue
+            for i, f, c, k in pending:  # the head, and any other overdue, unanswered frame
+                if flow.wait_for(k) == 0.0 and not player.answered(k):
+                    log.warning(
+                        "frame %d: no answer after %.1f s, sent again", i, flow.resend_after()
+                    )
+                    player.publish(f.rgb, c, f.stamp)
+                    flow.sent(k)
+
+
+def _play_live(
+    player: Player,
+    frames: Iterator[sources.Frame],
+    total: int | None,
+    intrinsics: Intrinsics,
+    output: Output,
+    args: argparse.Namespace,
+) -> tuple[float | None, int]:
+    """At the camera's pace: a frame not answered in time is left (counted) for the next."""
+    started: float | None = None
+    missed = 0
+    for index, frame in enumerate(frames):
+        camera = intrinsics.of(frame)
+        if started is None:
+            started = time.monotonic()
+        answer = player.wait(player.publish(frame.rgb, camera, frame.stamp), LIVE_ANSWER_TIMEOUT)
+        if answer is None:
+            missed += 1
+            log.warning("no answer from the node for frame %d (%d so far)", index, missed)
+            continue
+        output.add(index, frame.rgb, camera, frame.stamp, answer[0])
+    return started, missed
+
+
+def _open_source(args: argparse.Namespace) -> tuple[Any, int | None, bool]:
+    """(frames, how many if known, live?); files are decoded ahead on a thread of their own."""
+    limit = args.max_frames or None
     if args.camera is not None:
-        return sources.video_frames(args.camera, live=True), None, True
-    rgb = sources.read_image(args.image) if args.image else sources.sample_image()
-    return sources.image_frames(rgb), 1, False
-
-
-def _write(args, bgr: np.ndarray, index: int, writer, total: int | None):
-    if args.video or args.bag or args.camera is not None:
-        if writer is None:
-            h, w = bgr.shape[:2]
-            writer = cv2.VideoWriter(
-                str(args.out / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h)
-            )
-        writer.write(bgr)
-        return writer
-    cv2.imwrite(str(args.out / "annotated.png"), bgr)
-    return None
-
-
-def _show(bgr: np.ndarray) -> None:
-    try:
-        cv2.imshow("trg-ros demo", bgr)
-        cv2.waitKey(1)
-    except cv2.error as e:
-        raise TRGError(
-            f"--show needs an OpenCV build with GUI support ({e}); the annotated "
-            "output is written to --out anyway"
-        ) from e
-
-
-def _write_tables(out: Path, rows: list[FaceRow]) -> None:
-    with (out / "poses.csv").open("w", newline="") as f:
-        f.write(f"# {CONVENTIONS}\n")
-        w = csv.writer(f)
-        w.writerow(CSV_COLUMNS)
-        w.writerows(r.csv() for r in rows)
-    data = {
-        "conventions": CONVENTIONS,
-        "frame_id": FRAME_ID,
-        "poses": [
-            dict(zip(CSV_COLUMNS, r.csv(), strict=True)) | {"box": r.box.tolist()} for r in rows
-        ],
-    }
-    (out / "poses.json").write_text(json.dumps(data, indent=1))
+        return islice(sources.video_frames(args.camera, live=True), limit), None, True
+    if args.video:
+        frames = sources.video_frames(str(args.video))
+        total = sources.video_length(args.video)
+    elif args.bag:
+        frames, total = sources.bag_frames(args.bag, args.image_topic, args.info_topic), None
+    else:
+        rgb = sources.read_image(args.image) if args.image else sources.sample_image()
+        frames, total = sources.image_frames(rgb), 1
+    if limit and total:
+        total = min(total, limit)
+    return prefetch(islice(frames, limit)), total, False

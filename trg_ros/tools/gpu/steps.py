@@ -171,7 +171,7 @@ def run_node(ctx: Context) -> dict[str, Any]:
     DDS: it must answer every frame with one finite pose; image -> heads latency."""
     from rclpy.parameter import Parameter
 
-    from trg_ros.tools.demo import Player
+    from trg_ros.tools.demo.player import Player, offline_parameters
 
     files = ctx.files()
     image = sample_image()
@@ -184,7 +184,9 @@ def run_node(ctx: Context) -> dict[str, Any]:
             Parameter("weights", value=str(files.weights)),
             Parameter("device", value=ctx.device),
             Parameter("smoothing", value=False),
-        ]
+            *offline_parameters(),  # reliable, every frame: none is lost on the way
+        ],
+        offline=True,
     )
     times, faces, finite = [], [], []
     try:
@@ -195,9 +197,9 @@ def run_node(ctx: Context) -> dict[str, Any]:
         start = time.time()
         for i in range(ctx.repeats + NODE_WARMUP):
             t0 = time.perf_counter()
-            msg = player.request(image, camera, start + i / 30.0, 30.0, 5.0)
+            answer = player.wait(player.publish(image, camera, start + i / 30.0), 30.0)
             elapsed = time.perf_counter() - t0
-            heads = [] if msg is None else list(msg.heads)  # type: ignore[attr-defined]
+            heads = [] if answer is None else list(answer[0].heads)
             faces.append(len(heads))
             p = [x.pose.position for x in heads]
             finite.append(all(np.isfinite([q.x, q.y, q.z]).all() for q in p))

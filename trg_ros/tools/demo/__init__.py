@@ -1,0 +1,1 @@
+"""``trg-ros demo``: the command, its player node, flow control and output."""

@@ -1,0 +1,126 @@
+"""What the demo keeps of each answered frame: the annotated image or video, and the pose
+table (CSV and JSON), written in frame order."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from trg_ros.core.camera import CameraModel
+from trg_ros.core.errors import TRGError
+from trg_ros.tools.annotate import CONVENTIONS, CSV_COLUMNS, FaceRow, draw
+from trg_ros.tools.demo.background import InOrder
+from trg_ros.tools.demo.player import FRAME_ID
+
+
+def rows_from(msg: Any, stamp: float, index: int, with_3d: bool) -> list[FaceRow]:
+    rows = []
+    for h in msg.heads:
+        p, q = h.pose.position, h.pose.orientation
+        verts = (
+            np.asarray(h.dense_points, float).reshape(-1, 3)
+            if with_3d and len(h.dense_points)
+            else None
+        )
+        rows.append(
+            FaceRow(
+                stamp,
+                index,
+                h.id,
+                h.model,
+                h.score,
+                np.array([p.x, p.y, p.z]),
+                np.array([q.x, q.y, q.z, q.w]),
+                np.asarray(h.box, float),
+                np.asarray(h.landmarks_2d, float).reshape(-1, 2),
+                verts,
+            )
+        )
+    return rows
+
+
+class Output:
+    """Draws and writes each answered frame. Drawing and video encoding run on a thread of
+    their own (the node works on the next frames meanwhile), except with ``show``: OpenCV's
+    window belongs to the main thread."""
+
+    def __init__(
+        self, out: Path, video: bool, triangles: np.ndarray | None, mesh: bool, show: bool
+    ) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.out, self._video, self._triangles, self._mesh = out, video, triangles, mesh
+        self._show = show
+        self._writer: cv2.VideoWriter | None = None
+        self.rows: list[FaceRow] = []
+        self.frames = 0
+        self._background = None if show else InOrder(self._write)
+
+    def add(self, index: int, rgb: np.ndarray, camera: CameraModel, stamp: float, msg: Any):
+        faces = rows_from(msg, stamp, index, self._mesh)
+        self.rows += faces
+        self.frames += 1
+        if self._background is not None:
+            self._background.put((rgb, faces, camera))
+        else:
+            self._show_frame(self._write((rgb, faces, camera)))
+
+    def _write(self, item: tuple[np.ndarray, list[FaceRow], CameraModel]) -> np.ndarray:
+        rgb, faces, camera = item
+        bgr = cv2.cvtColor(draw(rgb, faces, camera, self._triangles), cv2.COLOR_RGB2BGR)
+        if not self._video:
+            cv2.imwrite(str(self.out / "annotated.png"), bgr)
+            return bgr
+        if self._writer is None:
+            h, w = bgr.shape[:2]
+            self._writer = cv2.VideoWriter(
+                str(self.out / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h)
+            )
+        self._writer.write(bgr)
+        return bgr
+
+    def _show_frame(self, bgr: np.ndarray) -> None:
+        try:
+            cv2.imshow("trg-ros demo", bgr)
+            cv2.waitKey(1)
+        except cv2.error as e:
+            raise TRGError(
+                f"--show needs an OpenCV build with GUI support ({e}); the annotated "
+                "output is written to --out anyway"
+            ) from e
+
+    def finish(self) -> None:
+        """Wait for every queued frame, close the video and write the tables."""
+        try:
+            if self._background is not None:
+                self._background.drain()
+        finally:
+            self.close()
+        self._write_tables()
+
+    def close(self) -> None:
+        if self._background is not None:
+            self._background.close()
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def _write_tables(self) -> None:
+        with (self.out / "poses.csv").open("w", newline="") as f:
+            f.write(f"# {CONVENTIONS}\n")
+            w = csv.writer(f)
+            w.writerow(CSV_COLUMNS)
+            w.writerows(r.csv() for r in self.rows)
+        data = {
+            "conventions": CONVENTIONS,
+            "frame_id": FRAME_ID,
+            "poses": [
+                dict(zip(CSV_COLUMNS, r.csv(), strict=True)) | {"box": r.box.tolist()}
+                for r in self.rows
+            ],
+        }
+        (self.out / "poses.json").write_text(json.dumps(data, indent=1))
