@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.core.frames",
             "trg_ros.core.primary",
             "trg_ros.core.detect.base",
+            "trg_ros.core.hri",
         ),
     ),
     (("trg_ros.core.assets",),),
