@@ -51,7 +51,14 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.ros.rviz",
         ),
     ),
-    (("trg_ros.ros.intrinsics", "trg_ros.ros.messages", "trg_ros.ros.factory"),),
+    (
+        (
+            "trg_ros.ros.intrinsics",
+            "trg_ros.ros.messages",
+            "trg_ros.ros.factory",
+            "trg_ros.ros.hri",
+        ),
+    ),
     (("trg_ros.ros.inputs", "trg_ros.ros.outputs"),),
     (("trg_ros.ros.node",),),
     (("trg_ros.ros.main",),),
