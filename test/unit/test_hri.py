@@ -149,3 +149,18 @@ def test_aligned_face_has_level_eyes(degrees: float) -> None:
     ys, xs = np.nonzero(out > 128)
     halves = [ys[xs < 64].mean(), ys[xs >= 64].mean()]
     assert abs(halves[0] - halves[1]) < 0.5 and abs(halves[0] - 64) < 1.0
+
+
+def test_tracked_lists_join_cameras_without_flicker() -> None:
+    lists = hri.TrackedLists(timeout=1.0)
+    assert lists.update("cam1", ["cam1_a"], 0.0) == ["cam1_a"]
+    assert lists.update("cam2", ["cam2_b", "cam2_a"], 0.1) == ["cam1_a", "cam2_a", "cam2_b"]
+    # each camera's newer list replaces its own only
+    assert lists.update("cam1", [], 0.2) == ["cam2_a", "cam2_b"]
+    assert lists.update("cam1", ["cam1_c"], 0.3) == ["cam1_c", "cam2_a", "cam2_b"]
+    # cam2 falls silent: its faces go after the timeout, and expire says so once
+    assert not lists.expire(1.0)
+    assert lists.expire(1.2) and lists.ids() == ["cam1_c"]
+    assert not lists.expire(1.25)
+    with pytest.raises(ValueError, match="timeout"):
+        hri.TrackedLists(timeout=0)

@@ -60,7 +60,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ),
     ),
     (("trg_ros.ros.inputs", "trg_ros.ros.outputs"),),
-    (("trg_ros.ros.node",),),
+    (("trg_ros.ros.node",), ("trg_ros.ros.hri_merge",)),
     (("trg_ros.ros.main",),),
     # the tools: helpers, the commands, the bench from its measuring library up
     (

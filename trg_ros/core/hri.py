@@ -122,3 +122,38 @@ def align_face(image: np.ndarray, head: Head, size: tuple[int, int]) -> np.ndarr
     return cv2.warpAffine(
         image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
     )
+
+
+class TrackedLists:
+    """Joins the ``tracked`` face lists of several cameras into one, for consumers that read
+    a single ``/humans/faces/tracked``: each camera's latest list counts until a newer one of
+    that camera replaces it, or until it is older than ``timeout`` (its node stopped), so a
+    face of one camera never drops out of the joined list because the other camera spoke.
+
+    Args:
+        timeout: s after which a camera's last list no longer counts.
+    """
+
+    def __init__(self, timeout: float = 2.0) -> None:
+        if timeout <= 0:
+            raise ValueError(f"timeout must be > 0 s, got {timeout}")
+        self.timeout = timeout
+        self._lists: dict[str, tuple[tuple[str, ...], float]] = {}
+
+    def update(self, source: str, ids: list[str], now: float) -> list[str]:
+        """``source``'s new list (received at ``now``, s); returns the joined list."""
+        self._lists[source] = (tuple(ids), now)
+        self.expire(now)
+        return self.ids()
+
+    def expire(self, now: float) -> bool:
+        """Forget lists older than ``timeout``; True when that removed a face."""
+        old = [s for s, (_, t) in self._lists.items() if now - t > self.timeout]
+        removed = any(self._lists[s][0] for s in old)
+        for s in old:
+            del self._lists[s]
+        return removed
+
+    def ids(self) -> list[str]:
+        """Every face of every camera's current list, sorted, each once."""
+        return sorted({i for ids, _ in self._lists.values() for i in ids})
