@@ -1,6 +1,6 @@
 """2,000 face tracks come and go through the ROS4HRI publishers of a real lifecycle node:
 afterwards its publisher count and `ros2 topic list` are back at the baseline, its memory
-grew by at most 20 MB, and all of it took at most 60 s."""
+grew by at most 20 MB, and all of it took at most 60 s. And the bench's ROS4HRI figure."""
 
 from __future__ import annotations
 
@@ -92,3 +92,11 @@ def test_2000_tracks_leave_no_publisher_topic_or_memory_behind(ros2_cli: None) -
         node.destroy_node()
         rclpy.shutdown(context=context)
         context.destroy()
+
+
+def test_bench_measures_the_ros4hri_cost_with_a_matched_subscriber() -> None:
+    from trg_ros.tools.bench.hri import example_heads, hri_ms
+
+    r = hri_ms(example_heads(2), repeats=30)
+    assert r["faces"] == 2 and r["received"] > 0, r
+    assert 0 < r["ms_per_frame"] <= r["p90_ms"]

@@ -90,6 +90,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("trg_ros.tools.bench.tflite",),
         ("trg_ros.tools.bench.node",),
         ("trg_ros.tools.bench.messages",),
+        ("trg_ros.tools.bench.hri",),
         ("trg_ros.tools.bench.plot",),
     ),
     (("trg_ros.tools.bench.startup",),),

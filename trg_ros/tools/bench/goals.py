@@ -14,6 +14,7 @@ from typing import Any
 from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.device import resolve_device
 from trg_ros.tools.bench import model, node, pipeline, startup, tflite
+from trg_ros.tools.bench.hri import hri_ms
 from trg_ros.tools.bench.measure import print_table
 from trg_ros.tools.bench.messages import messages_ms
 
@@ -43,6 +44,10 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
         ("FaceMesh estimator ms per face", fm_ms, 5.0, f"TRG b1 {base:.1f} ms"),
         ("messages ms per face (1 and 8 faces)", msgs, 0.5, ""),
     ]
+    if r.get("ros4hri"):
+        one = r["ros4hri"][0]
+        note = f"p90 {one['p90_ms']:.2f} ms, roi + landmarks subscribed"
+        listed.append(("ROS4HRI topics ms per frame, 1 face", one["ms_per_frame"], 0.5, note))
     for name, label in (("trg", "TRG"), ("facemesh", "FaceMesh")):
         up = r["startup"][name]
         note = f"range {up['min_s']:.2f}-{up['max_s']:.2f}, cold {up['cold_s']:.2f} s"
@@ -64,6 +69,18 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def print_hri(rows: list[dict[str, Any]]) -> None:
+    cells = [
+        [r["faces"], f"{r['ms_per_frame']:.3f}", f"{r['p90_ms']:.3f}", r["received"]]
+        for r in rows
+    ]
+    print_table(
+        "ROS4HRI face topics per frame (roi and landmarks subscribed, images not), ms",
+        ["faces", "p50", "p90", "received"],
+        cells,
+    )
+
+
 def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     device = str(resolve_device(args.device))
     result: dict[str, Any] = {"startup": startup.startup(files, args.startup_runs)}
@@ -82,6 +99,9 @@ def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
         ["faces", "ours", "one Point per vertex"],
         rows,
     )
+    result["ros4hri"] = [hri_ms(heads[n], max(args.repeats, 200)) for n in sorted(heads)
+                         if heads[n]][:1]  # fmt: skip
+    print_hri(result["ros4hri"])
     result["node"] = node.node_runs(files, args)
     result["goals"] = goals(result)
     print_table(
