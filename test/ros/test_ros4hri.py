@@ -1,7 +1,8 @@
-"""The ROS4HRI face topics through the real node process, read by a consumer that follows
-libhri's contract (hri_consumer.py): ids come and go with the faces, ROI, cropped image,
-landmarks and TF agree with the node's own results, two faces, a face that leaves and comes
-back (a new id), the empty list on deactivate, and ``ros4hri:=false``."""
+"""The ROS4HRI face topics of the real node (through ``ros2 launch`` of the installed package,
+or its process), read by a consumer that follows libhri's contract (hri_consumer.py): ids
+come and go with the faces, ROI, cropped image, landmarks and TF agree with the node's own
+results, two faces, a face that leaves and comes back (a new id), the empty list on
+deactivate, and the launch argument ``ros4hri:=false``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 import skimage.data
 from geometry_msgs.msg import TransformStamped
 from hri_consumer import HriConsumer
+from installed import Launched, prefix_env
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -75,6 +77,25 @@ def key(header) -> tuple[int, int]:
 
 
 @pytest.fixture
+def launch(ament_prefix: Path, ros2_cli: None, model_dir: Path, tmp_path: Path):
+    """``ros2 launch trg_ros head_pose.launch.py ARGS`` on the CPU, reading /image and
+    /camera_info, the test's model files as the asset cache."""
+    env = prefix_env(ament_prefix) | {"TRG_ROS_HOME": str(model_dir)}
+    made: list[Launched] = []
+
+    def start(*args: str) -> Launched:
+        command = ["trg_ros", "head_pose.launch.py", "device:=cpu", "image:=/image",
+                   "camera_info:=/camera_info", *args]  # fmt: skip
+        made.append(Launched(command, env, tmp_path / "launch.log"))
+        return made[-1]
+
+    yield start
+    for x in made:
+        x.interrupt()
+        print(f"--- launch log\n{x.text()[-4000:]}")
+
+
+@pytest.fixture
 def consumer():
     made: list[HriConsumer] = []
     cameras: list[Camera] = []
@@ -130,10 +151,8 @@ def pipeline_irises(model_dir: Path, image: np.ndarray) -> np.ndarray:
     return head.face_landmarks[[468, 473], :2]
 
 
-def test_consumer_follows_a_facemesh_face(
-    node_process, consumer, facemesh_model_dir: Path, tmp_path: Path
-) -> None:
-    node_process("model:=facemesh")
+def test_consumer_follows_a_facemesh_face(launch, consumer, facemesh_model_dir: Path) -> None:
+    launched = launch("model:=facemesh")
     face = skimage.data.astronaut()
     c, camera = consumer(face)
 
@@ -141,7 +160,7 @@ def test_consumer_follows_a_facemesh_face(
         f = c.faces.get("a")
         return f is not None and len(f.roi) >= 3 and len(f.cropped) >= 2 and len(f.landmarks) >= 3
 
-    assert c.wait_for(complete, 90), (tmp_path / "node0.log").read_text()[-3000:]
+    assert c.wait_for(complete, 90), launched.text()[-3000:]
     with c.lock:
         f = c.faces["a"]
         rois, crops, marks = list(f.roi), list(f.cropped), list(f.landmarks)
@@ -232,12 +251,10 @@ def test_two_faces_from_trg(node_process, consumer, tmp_path: Path) -> None:
     assert abs(x_min[0] - x_min[1]) > 0.3, "the two faces are the two halves of the image"
 
 
-def test_ros4hri_false_publishes_none_of_it(node_process, consumer, tmp_path: Path) -> None:
-    node_process("ros4hri:=false")
+def test_ros4hri_false_publishes_none_of_it(launch, consumer) -> None:
+    launched = launch("ros4hri:=false")
     c, _ = consumer(skimage.data.astronaut())
-    assert c.wait_for(lambda: any(m.heads for m in c.extra["heads"]), 90), (
-        tmp_path / "node0.log"
-    ).read_text()[-3000:]
+    assert c.wait_for(lambda: any(m.heads for m in c.extra["heads"]), 90), launched.text()
     time.sleep(1.0)
     assert publishers(c, "/humans/faces/tracked") == 0
     published = [t for t, _ in c.node.get_publisher_names_and_types_by_node("trg_head_pose", "/")]
