@@ -6,6 +6,7 @@ deactivate, and the launch argument ``ros4hri:=false``."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -260,3 +261,22 @@ def test_ros4hri_false_publishes_none_of_it(launch, consumer) -> None:
     published = [t for t, _ in c.node.get_publisher_names_and_types_by_node("trg_head_pose", "/")]
     assert "/heads" in published and not [t for t in published if "humans" in t], published
     assert not c.lists
+
+
+def test_without_hri_msgs_the_node_says_so_once_and_runs(
+    node_process, consumer, tmp_path: Path
+) -> None:
+    """hri_msgs not importable (a stand-in package that fails to import, first on the path):
+    heads flow as always and one log line says that the ROS4HRI outputs are off."""
+    blocker = tmp_path / "no_hri" / "hri_msgs"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('hri_msgs hidden by the test')\n")
+    path = f"{blocker.parent}:{os.environ.get('PYTHONPATH', '')}"
+    node_process(env={"PYTHONPATH": path})
+    c, _ = consumer(skimage.data.astronaut())
+    log = tmp_path / "node0.log"
+    assert c.wait_for(lambda: any(m.heads for m in c.extra["heads"]), 90), log.read_text()
+    assert publishers(c, "/humans/faces/tracked") == 0
+    text = log.read_text()
+    assert text.count("ROS4HRI outputs are off") == 1, text[-3000:]
+    assert "hri_msgs hidden by the test" in text
