@@ -3,7 +3,8 @@ rclcpp, C++ tf2_ros and cv_bridge, which no registry here provides).
 
 Like libhri's HRIListener it knows nothing of trg_ros's messages: it subscribes to
 ``/humans/faces/tracked`` (hri_msgs/IdsList) with the system-default QoS; for each id that
-appears it subscribes to ``/humans/faces/<id>/roi``, ``cropped`` and ``landmarks`` and drops
+appears it subscribes to ``/humans/faces/<id>/roi``, ``cropped``, ``aligned`` and ``landmarks``
+and drops
 those subscriptions when the id leaves the list; it finds the face's pose by a tf2 lookup of
 ``face_<id>`` from a reference frame (``base_link``), as libhri's Face::transform() does.
 """
@@ -30,6 +31,7 @@ class Face:
     subscriptions: list[Any] = field(default_factory=list)
     roi: list[Any] = field(default_factory=list)
     cropped: list[Any] = field(default_factory=list)
+    aligned: list[Any] = field(default_factory=list)
     landmarks: list[Any] = field(default_factory=list)
 
 
@@ -90,6 +92,7 @@ class HriConsumer:
                 for kind, name, store in (
                     (NormalizedRegionOfInterest2D, "roi", face.roi),
                     (Image, "cropped", face.cropped),
+                    (Image, "aligned", face.aligned),
                     (FacialLandmarks, "landmarks", face.landmarks),
                 ):
                     face.subscriptions.append(

@@ -27,6 +27,8 @@ from std_msgs.msg import Header
 from test_launch import two_faces
 from trg_ros.msg import HeadPoseArray
 
+from trg_ros.core import hri
+from trg_ros.core.types import Head
 from trg_ros.ros.convert import rgb_to_image
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -159,7 +161,10 @@ def test_consumer_follows_a_facemesh_face(launch, consumer, facemesh_model_dir: 
 
     def complete() -> bool:
         f = c.faces.get("a")
-        return f is not None and len(f.roi) >= 3 and len(f.cropped) >= 2 and len(f.landmarks) >= 3
+        return (
+            f is not None and len(f.roi) >= 3 and len(f.cropped) >= 2 and len(f.aligned) >= 2
+            and len(f.landmarks) >= 3
+        )  # fmt: skip
 
     assert c.wait_for(complete, 90), launched.text()[-3000:]
     with c.lock:
@@ -189,6 +194,18 @@ def test_consumer_follows_a_facemesh_face(launch, consumer, facemesh_model_dir: 
     x0, y0, x1, y1 = (round(float(v)) for v in h.box)
     want = cv2.resize(face[y0:y1, x0:x1], (128, 128), interpolation=cv2.INTER_AREA)
     got = np.frombuffer(crop.data, np.uint8).reshape(128, 128, 3)
+    assert np.abs(got.astype(int) - want).mean() <= 2.0
+
+    # aligned = the region turned by the eye line's roll (computed here from the node's own
+    # box and landmarks: the consumer's view agrees with the core's definition)
+    aligned = f.aligned[-1] if f.aligned else None
+    assert aligned is not None and (aligned.width, aligned.height) == (128, 128)
+    (h,) = heads[key(aligned.header)]
+    lmk = np.reshape(h.landmarks_2d, (68, 2))
+    like = Head(h.id, h.score, np.array(h.box), np.eye(3), np.zeros(3), np.zeros((1, 3)), lmk,
+                np.zeros(3), h.model)  # fmt: skip
+    want = hri.align_face(face, like, (128, 128))
+    got = np.frombuffer(aligned.data, np.uint8).reshape(128, 128, 3)
     assert np.abs(got.astype(int) - want).mean() <= 2.0
 
     # landmarks: the node's 68 points, and the pupils from FaceMesh's irises 468/473

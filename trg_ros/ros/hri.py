@@ -185,6 +185,9 @@ class HriFaces:
             self._close(face_id)
 
     def close(self) -> None:
+        """Everything goes; a node shut down while active first sends the empty list."""
+        if self._tracked.is_activated and self._node.context.ok():
+            self.deactivate()
         for face_id in list(self._faces):
             self._close(face_id)
         self._node.destroy_lifecycle_publisher(self._tracked)
