@@ -6,7 +6,9 @@ deactivate, and the launch argument ``ros4hri:=false``."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -34,6 +36,11 @@ from trg_ros.ros.convert import rgb_to_image
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 FRAME = "camera_optical_frame"
 FX = 600.0
+REPO = Path(__file__).resolve().parents[2]
+# MediaPipe's own Face Landmarker lives in a venv of its own (scripts/dev test makes it).
+ORACLE_PYTHON = Path(
+    os.environ.get("TRG_ORACLE_PYTHON", REPO / ".venv-oracle" / "bin" / "python")
+)
 RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -211,7 +218,7 @@ def test_consumer_follows_a_facemesh_face(launch, consumer, facemesh_model_dir: 
     # landmarks: the node's 68 points, and the pupils from FaceMesh's irises 468/473
     lm = marks[-1]
     assert (lm.width, lm.height, len(lm.landmarks)) == (512, 512, 70)
-    pts = np.array([(p.x, p.y) for p in lm.landmarks]) * 512
+    pts = np.array([(p.x, p.y) for p in lm.landmarks]) * 512 - 0.5  # px, centres on integers
     (h,) = heads[key(lm.header)]
     np.testing.assert_allclose(pts[:68], np.reshape(h.landmarks_2d, (68, 2)), atol=512e-6)
     assert all(p.c == 1.0 for p in lm.landmarks)
@@ -269,8 +276,8 @@ def test_two_faces_from_trg(node_process, consumer, tmp_path: Path) -> None:
     assert abs(x_min[0] - x_min[1]) > 0.3, "the two faces are the two halves of the image"
 
 
-def test_ros4hri_false_publishes_none_of_it(launch, consumer) -> None:
-    launched = launch("ros4hri:=false")
+def test_ros4hri_false_publishes_none_of_it(launch, consumer, facemesh_model_dir: Path) -> None:
+    launched = launch("ros4hri:=false", "model:=facemesh")
     c, _ = consumer(skimage.data.astronaut())
     assert c.wait_for(lambda: any(m.heads for m in c.extra["heads"]), 90), launched.text()
     time.sleep(1.0)
@@ -297,3 +304,45 @@ def test_without_hri_msgs_the_node_says_so_once_and_runs(
     text = log.read_text()
     assert text.count("ROS4HRI outputs are off") == 1, text[-3000:]
     assert "hri_msgs hidden by the test" in text
+
+
+def mediapipe_face(image: np.ndarray, task: Path, tmp: Path) -> tuple[np.ndarray, str]:
+    """(478, 2) px of the one face MediaPipe's own Face Landmarker finds, and its version."""
+    if not ORACLE_PYTHON.is_file():
+        pytest.fail(
+            f"no MediaPipe reference venv at {ORACLE_PYTHON}: scripts/dev test creates it "
+            "(requirements/oracle.txt), or set TRG_ORACLE_PYTHON"
+        )
+    np.save(tmp / "oracle.npy", image)
+    script = REPO / "test" / "oracle" / "mediapipe_face.py"
+    done = subprocess.run(
+        [str(ORACLE_PYTHON), str(script), str(tmp / "oracle.npy"), str(task)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout)
+    assert len(out["faces"]) == 1, f"MediaPipe found {len(out['faces'])} faces"
+    return np.array(out["faces"][0]), out["version"]
+
+
+def test_landmarks_agree_with_mediapipes_own_face_landmarker(
+    node_process, consumer, facemesh_model_dir: Path, facemesh_dir: Path, tmp_path: Path
+) -> None:
+    """An independent check of what a ROS4HRI consumer gets: the pupils within 1 px of
+    MediaPipe's iris centres 468/473 and the eye corners within 3 % of the inter-ocular
+    distance (outer corners) of MediaPipe's 33/133/362/263, on the same image."""
+    face = skimage.data.astronaut()
+    task = facemesh_dir / "face_landmarker.task"  # the bundle our FaceMesh files come from
+    reference, version = mediapipe_face(face, task, tmp_path)
+    node_process("model:=facemesh")
+    c, _ = consumer(face)
+    got = lambda: c.faces.get("a") is not None and len(c.faces["a"].landmarks) >= 3  # noqa: E731
+    assert c.wait_for(got, 90), (tmp_path / "node0.log").read_text()[-3000:]
+    with c.lock:
+        lm = c.faces["a"].landmarks[-1]
+    pts = np.array([(p.x * lm.width, p.y * lm.height) for p in lm.landmarks]) - 0.5
+    pupils = np.linalg.norm(pts[[68, 69]] - reference[[468, 473]], axis=1)
+    assert pupils.max() <= 1.0, f"pupils {pupils} px off MediaPipe {version}"
+    iod = np.linalg.norm(reference[33] - reference[263])
+    corners = np.linalg.norm(pts[[36, 39, 42, 45]] - reference[[33, 133, 362, 263]], axis=1)
+    assert corners.max() <= 0.03 * iod, f"eye corners {corners / iod} of the IOD off"

@@ -82,9 +82,9 @@ def test_landmarks70_normalised_with_pupils_from_the_irises() -> None:
     dense = rng.uniform(50, 400, (478, 3))
     out = hri.landmarks70(head(lmk, dense=dense), 640, 480)
     assert out.shape == (70, 3)
-    np.testing.assert_allclose(out[:68, :2], lmk / [640, 480])
-    np.testing.assert_allclose(out[68, :2], dense[468, :2] / [640, 480])
-    np.testing.assert_allclose(out[69, :2], dense[473, :2] / [640, 480])
+    np.testing.assert_allclose(out[:68, :2], (lmk + 0.5) / [640, 480])
+    np.testing.assert_allclose(out[68, :2], (dense[468, :2] + 0.5) / [640, 480])
+    np.testing.assert_allclose(out[69, :2], (dense[473, :2] + 0.5) / [640, 480])
     assert (out[:, 2] == 1.0).all()
 
 
@@ -92,12 +92,14 @@ def test_landmarks70_without_irises_and_outside_the_image() -> None:
     lmk = np.full((68, 2), 200.0)
     lmk[0] = (-20.0, 100.0)  # left of the image
     lmk[16] = (700.0, 500.0)  # beyond the bottom-right corner
+    lmk[17] = (-0.5, 479.5)  # the image's bottom-left corner itself: inside
     out = hri.landmarks70(head(lmk), 640, 480)
     assert (out[68:, 2] == 0).all(), "no iris points: pupils have confidence 0"
     assert out[0, 2] == 0 and out[16, 2] == 0 and (out[1:16, 2] == 1).all()
     assert (out[:, :2] >= 0).all() and (out[:, :2] <= 1).all()
-    np.testing.assert_allclose(out[0, :2], [0.0, 100 / 480])
+    np.testing.assert_allclose(out[0, :2], [0.0, 100.5 / 480])
     np.testing.assert_allclose(out[16, :2], [1.0, 1.0])
+    np.testing.assert_allclose(out[17], [0.0, 1.0, 1.0])
 
 
 def test_normalized_roi_divides_by_the_image_size_and_clips() -> None:

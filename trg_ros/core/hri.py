@@ -44,7 +44,8 @@ def landmarks70(head: Head, width: int, height: int) -> np.ndarray:
         width, height: the image size, px.
 
     Returns:
-        (70, 3) x, y normalised to [0, 1] (0, 0 the image's top-left corner) and a confidence:
+        (70, 3) x, y normalised to [0, 1] ((0, 0) the top-left corner of the image, so a
+        point at px ``u`` is at ``(u + 0.5) / width``, as MediaPipe normalises) and a confidence:
         1 for a point inside the image, 0 for one outside (then clipped to the border) and
         for pupils the estimator does not give.
     """
@@ -57,7 +58,8 @@ def landmarks70(head: Head, width: int, height: int) -> np.ndarray:
         pts[RIGHT_PUPIL] = dense[IRIS_RIGHT, :2]
         pts[LEFT_PUPIL] = dense[IRIS_LEFT, :2]
         conf[[RIGHT_PUPIL, LEFT_PUPIL]] = 1.0
-    norm = pts / np.array([width, height], np.float64)
+    # px have pixel centres on integers (like K); the message's (0, 0) is the image's corner
+    norm = (pts + 0.5) / np.array([width, height], np.float64)
     inside = ((norm >= 0.0) & (norm <= 1.0)).all(axis=1) & np.isfinite(norm).all(axis=1)
     conf[~inside] = 0.0
     norm = np.clip(np.nan_to_num(norm), 0.0, 1.0)
