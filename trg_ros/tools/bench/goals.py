@@ -99,8 +99,8 @@ def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
         ["faces", "ours", "one Point per vertex"],
         rows,
     )
-    result["ros4hri"] = [hri_ms(heads[n], max(args.repeats, 200)) for n in sorted(heads)
-                         if heads[n]][:1]  # fmt: skip
+    one = next((heads[n] for n in sorted(heads) if heads[n]), [])[:1]  # one face
+    result["ros4hri"] = [hri_ms(one, max(args.repeats, 200))] if one else []
     print_hri(result["ros4hri"])
     result["node"] = node.node_runs(files, args)
     result["goals"] = goals(result)
