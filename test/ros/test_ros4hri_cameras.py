@@ -68,3 +68,22 @@ def test_one_face_list_for_two_cameras(
         for launch in launches:
             launch.interrupt()
         consumer.close()
+
+
+def test_merge_without_namespaces_ends_with_one_line() -> None:
+    import subprocess
+    import sys
+
+    from trg_ros.ros.hri_merge import parse_namespaces
+
+    assert parse_namespaces(" cam1, /cam2/ ,") == ["cam1", "cam2"]
+    for bad in ("", "cam1,cam1"):
+        with pytest.raises(ValueError, match="namespaces"):
+            parse_namespaces(bad)
+    done = subprocess.run(
+        [sys.executable, "-m", "trg_ros.ros.hri_merge"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    text = done.stdout + done.stderr
+    assert "Traceback" not in text and "namespaces" in text, text
