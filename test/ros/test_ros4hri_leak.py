@@ -1,6 +1,7 @@
 """2,000 face tracks come and go through the ROS4HRI publishers of a real lifecycle node:
 afterwards its publisher count and `ros2 topic list` are back at the baseline, its memory
-grew by at most 20 MB, and all of it took at most 60 s. And the bench's ROS4HRI figure."""
+grew by at most 20 MB, and all of it took at most 60 s. Also on an in-process lifecycle node:
+face images are made only while someone subscribes, and the bench's ROS4HRI figure."""
 
 from __future__ import annotations
 
@@ -100,3 +101,61 @@ def test_bench_measures_the_ros4hri_cost_with_a_matched_subscriber() -> None:
     r = hri_ms(example_heads(2), repeats=30)
     assert r["faces"] == 2 and r["received"] > 0, r
     assert 0 < r["ms_per_frame"] <= r["p90_ms"]
+
+
+def test_face_images_are_made_only_while_someone_subscribes(monkeypatch) -> None:
+    """No subscriber on ``cropped``/``aligned``: the images are not even computed; once one
+    subscribes to ``cropped``, those arrive (and ``aligned`` is still not made)."""
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import Image
+
+    from trg_ros.core import hri
+
+    made = {"crop": 0, "align": 0}
+    crop, align = hri.crop_face, hri.align_face
+
+    def counting_crop(*args):
+        made["crop"] += 1
+        return crop(*args)
+
+    def counting_align(*args):
+        made["align"] += 1
+        return align(*args)
+
+    monkeypatch.setattr(hri, "crop_face", counting_crop)
+    monkeypatch.setattr(hri, "align_face", counting_align)
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = LifecycleNode("trg_head_pose", context=context)
+    viewer = rclpy.create_node("viewer", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(viewer)
+    try:
+        node.trigger_configure()
+        faces = HriFaces(node)
+        node.trigger_activate()
+        rng = np.random.default_rng(1)
+        face = head("x", rng)
+        rgb = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+
+        def frame() -> None:
+            header = Header(stamp=node.get_clock().now().to_msg(), frame_id="cam")
+            faces.publish(header, [face], [], rgb, (64, 48))
+
+        for _ in range(20):
+            frame()
+        assert made == {"crop": 0, "align": 0}
+        got: list[Image] = []
+        viewer.create_subscription(Image, "/humans/faces/x/cropped", got.append, 10)
+        end = time.monotonic() + 15
+        while not got and time.monotonic() < end:
+            frame()
+            executor.spin_once(timeout_sec=0.05)
+        assert got and (got[0].width, got[0].height, got[0].encoding) == (64, 48, "rgb8")
+        assert made["crop"] > 0 and made["align"] == 0
+    finally:
+        executor.shutdown()
+        viewer.destroy_node()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+        context.destroy()
