@@ -4,7 +4,9 @@ ros2 launch trg_ros head_pose.launch.py image:=/camera/image_raw camera_info:=/c
 
 After start-up every transition is the user's: ``ros2 lifecycle set /trg_head_pose deactivate``
 sticks. Two cameras: one launch each, with ``namespace:=cam1`` / ``namespace:=cam2``; face ids
-(and so the face_<id> / gaze_<id> TF frames) then start with the namespace. Relative topic
+(and so the face_<id> / gaze_<id> TF frames) then start with the namespace, each node's
+ROS4HRI list goes to <namespace>/humans/faces/tracked, and ``hri_merge.launch.py
+namespaces:=cam1,cam2`` joins them on /humans/faces/tracked. Relative topic
 names (the defaults) resolve in the namespace. Each launch writes an RViz configuration for
 its own topics to ``$ROS_HOME/trg_ros/`` (``rviz:=true`` opens it).
 """
@@ -47,6 +49,10 @@ ARGUMENTS = {  # name: (default, description)
     "weights": ("", "TRG state_dict.bin (empty: params_file, else the asset cache)"),
     "device": ("", "auto|cpu|cuda|cuda:N (empty: params_file, else auto)"),
     "compressed": ("false", "subscribe to <image>/compressed (sensor_msgs/CompressedImage)"),
+    "ros4hri": (
+        "",
+        "true|false: the ROS4HRI face topics (humans/faces/...; empty: params_file, else true)",
+    ),
     "external_detections": ("false", "take face boxes from the detections topic"),
     "detections": ("detections", "vision_msgs/Detection2DArray topic for external_detections"),
     "use_sim_time": ("false", "use /clock (bag replay, simulation)"),
@@ -87,6 +93,8 @@ def _node(context: LaunchContext) -> list[Any]:
     arg = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
     overrides: dict[str, Any] = {name: _truthy(arg[name]) for name in BOOL_PARAMETERS}
     overrides |= {name: arg[name] for name in ("model", "weights", "device") if arg[name]}
+    if arg["ros4hri"]:
+        overrides["ros4hri"] = _truthy(arg["ros4hri"])
     image = arg["image"]
     node = LifecycleNode(
         package="trg_ros",

@@ -14,9 +14,11 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 def test_cmake_install_layout(ament_prefix: Path, tmp_path: Path) -> None:
     prefix = ament_prefix
-    assert (prefix / "lib/trg_ros/trg_head_pose").stat().st_mode & 0o111
+    for program in ("trg_head_pose", "trg_hri_merge"):
+        assert (prefix / "lib/trg_ros" / program).stat().st_mode & 0o111, program
     for f in (
         "launch/head_pose.launch.py",
+        "launch/hri_merge.launch.py",
         "config/head_pose.yaml",
         "package.xml",
     ):

@@ -36,6 +36,7 @@ def result(with_litert: bool) -> dict[str, Any]:
             "trg": {"core_fps": 25.0, "fps": 21.0, "ratio": 0.84, "resent": 0},
             "facemesh": {"core_fps": 90.0, "fps": 36.0, "ratio": 0.4, "resent": 1},
         },
+        "ros4hri": [{"faces": 1, "ms_per_frame": 0.3, "p90_ms": 0.4, "received": 50}],
         "startup": {
             "trg": {"median_s": 2.5, "min_s": 2.4, "max_s": 2.9, "cold_s": 9.0},
             "facemesh": {"median_s": 1.7, "min_s": 1.6, "max_s": 1.8, "cold_s": 1.9},
@@ -45,13 +46,14 @@ def result(with_litert: bool) -> dict[str, Any]:
 
 def test_each_goal_is_judged_against_its_target() -> None:
     found = {g["goal"]: g for g in goals(result(with_litert=True))}
-    assert len(found) == 12
+    assert len(found) == 13
     expect = {
         "node image->pose p50 / bare TRG b1": (0.7, True),
         "BlazeFace speed-up vs PyTorch": (5.5, True),  # the 640x480 row, not the 1280x720 one
         "FaceMesh landmarks speed-up vs PyTorch": (4.0, False),
         "FaceMesh estimator ms per face": (3.0, True),
         "messages ms per face (1 and 8 faces)": (0.45, True),
+        "ROS4HRI topics ms per frame, 1 face": (0.3, True),
         "30 Hz: share of frames answered (TRG)": (29 / 30, True),
         "30 Hz: latency last / first sixth": (1.1, True),
         "60 Hz: p50 / unloaded p50": (1.25, True),
@@ -72,7 +74,7 @@ def test_each_goal_is_judged_against_its_target() -> None:
 
 def test_without_litert_the_tflite_goals_say_so() -> None:
     found = {g["goal"]: g for g in goals(result(with_litert=False))}
-    assert len(found) == 12
+    assert len(found) == 13
     for name in ("BlazeFace speed-up vs PyTorch", "FaceMesh landmarks speed-up vs PyTorch"):
         assert found[name]["value"] == 1.0 and not found[name]["met"]
         assert "litert did not run here" in found[name]["measured"]

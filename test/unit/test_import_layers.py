@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.core.frames",
             "trg_ros.core.primary",
             "trg_ros.core.detect.base",
+            "trg_ros.core.hri",
         ),
     ),
     (("trg_ros.core.assets",),),
@@ -50,9 +51,16 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.ros.rviz",
         ),
     ),
-    (("trg_ros.ros.intrinsics", "trg_ros.ros.messages", "trg_ros.ros.factory"),),
+    (
+        (
+            "trg_ros.ros.intrinsics",
+            "trg_ros.ros.messages",
+            "trg_ros.ros.factory",
+            "trg_ros.ros.hri",
+        ),
+    ),
     (("trg_ros.ros.inputs", "trg_ros.ros.outputs"),),
-    (("trg_ros.ros.node",),),
+    (("trg_ros.ros.node",), ("trg_ros.ros.hri_merge",)),
     (("trg_ros.ros.main",),),
     # the tools: helpers, the commands, the bench from its measuring library up
     (
@@ -82,6 +90,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("trg_ros.tools.bench.tflite",),
         ("trg_ros.tools.bench.node",),
         ("trg_ros.tools.bench.messages",),
+        ("trg_ros.tools.bench.hri",),
         ("trg_ros.tools.bench.plot",),
         ("trg_ros.tools.bench.demo",),
     ),

@@ -138,7 +138,7 @@ class HeadPoseNode(LifecycleNode):
                 f"{', '.join(built.unused)}"
             )
         # Topics exist from now on; they carry messages only while the node is active.
-        self._outputs = Outputs(self, estimator.triangles)
+        self._outputs = Outputs(self, estimator.triangles, p.ros4hri)
         self._state = "inactive"
         return TransitionCallbackReturn.SUCCESS
 
@@ -167,6 +167,8 @@ class HeadPoseNode(LifecycleNode):
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         if not self._close_inputs():
             return TransitionCallbackReturn.FAILURE  # still active, still processing
+        if self._outputs is not None:
+            self._outputs.deactivate()  # e.g. the empty ROS4HRI list, while still active
         self._state = "inactive"
         return super().on_deactivate(state)
 
@@ -292,7 +294,7 @@ class HeadPoseNode(LifecycleNode):
         if outputs is None or not self.context.ok():
             return  # deactivated or shutting down while this frame was processed
         t_estimated = time.monotonic()
-        outputs.publish(frame.header, result.heads, result.lost_ids, p, result.primary)
+        outputs.publish(frame.header, result.heads, result.lost_ids, p, result.primary, frame.rgb)
         t_published = time.monotonic()
         self.status.processed(t_published - item.at, len(result.heads))
         moments = (item.at, t_start, t_converted, t_estimated, t_published)

@@ -1,4 +1,5 @@
-"""Everything the node publishes for a processed frame: TF, heads, primary pose, markers.
+"""Everything the node publishes for a processed frame: TF, heads, primary pose, markers,
+and the ROS4HRI face topics (:mod:`.hri`).
 
 The publishers are lifecycle publishers, created when the node configures and enabled only
 while it is active (rclpy's lifecycle semantics), so the topics exist from configure to
@@ -19,6 +20,7 @@ from visualization_msgs.msg import MarkerArray
 from trg_ros.core.types import Head
 from trg_ros.msg import HeadPoseArray
 from trg_ros.ros import messages
+from trg_ros.ros.hri import HriFaces, hri_msgs_available
 from trg_ros.ros.params import NodeParams
 
 # The QoS of tf2_ros's TransformBroadcaster, so tf2 listeners everywhere match it. /tf is
@@ -37,15 +39,17 @@ class Outputs:
     Args:
         node: the publishing lifecycle node.
         triangles: (T, 3) faces of the estimator's dense points (for the mesh marker).
+        ros4hri: publish the ROS4HRI face topics (when hri_msgs is installed).
     """
 
-    def __init__(self, node: LifecycleNode, triangles: np.ndarray) -> None:
+    def __init__(self, node: LifecycleNode, triangles: np.ndarray, ros4hri: bool) -> None:
         self._node = node
         self._triangles = triangles
         self._pose = node.create_lifecycle_publisher(PoseStamped, "head_pose", 10)
         self._heads = node.create_lifecycle_publisher(HeadPoseArray, "heads", 10)
         self._markers = node.create_lifecycle_publisher(MarkerArray, "head_markers", 10)
         self._tf = node.create_lifecycle_publisher(TFMessage, "/tf", TF_QOS)
+        self.hri = HriFaces(node) if ros4hri and hri_msgs_available() else None
 
     def publish(
         self,
@@ -54,11 +58,13 @@ class Outputs:
         lost: list[str],
         p: NodeParams,
         primary: Head | None,
+        rgb: np.ndarray,
     ) -> None:
         """One frame's results, all stamped with the source image's header (its frame: the
         ``frame_id`` parameter when set). TF goes first, so a consumer that looks a transform
         up at the stamp of a pose it just received finds it. ``primary`` (one of ``heads``,
-        chosen by :class:`trg_ros.core.primary.PrimarySelector`) goes on ``head_pose``."""
+        chosen by :class:`trg_ros.core.primary.PrimarySelector`) goes on ``head_pose``; ``rgb``
+        (H, W, 3) is the image, for the ROS4HRI face images."""
         if p.publish_tf and heads:
             prefix = p.face_frame_prefix
             transforms = [t for h in heads for t in messages.transforms(h, header, prefix)]
@@ -71,7 +77,17 @@ class Outputs:
             self._markers.publish(
                 messages.markers_cdr(heads, lost, header, p.face_frame_prefix, mesh)
             )
+        if self.hri is not None:
+            size = (p.ros4hri_face_width, p.ros4hri_face_height)
+            self.hri.publish(header, heads, lost, rgb, size)
+
+    def deactivate(self) -> None:
+        """While the node is still active: what consumers must see before it stops."""
+        if self.hri is not None:
+            self.hri.deactivate()
 
     def close(self) -> None:
+        if self.hri is not None:
+            self.hri.close()
         for pub in (self._pose, self._heads, self._markers, self._tf):
             self._node.destroy_lifecycle_publisher(pub)

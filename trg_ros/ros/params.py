@@ -172,6 +172,22 @@ class NodeParams:
         1,
         300,
     )
+    # ROS4HRI (REP-155) face topics (README "ROS4HRI", ros/hri.py).
+    ros4hri: bool = _p(
+        True,
+        "publish the ROS4HRI face topics: humans/faces/tracked and per face /humans/faces/"
+        "<id>/roi, landmarks, cropped and aligned (needs hri_msgs)",
+        live=False,
+    )
+    ros4hri_face_width: int = _p(
+        128, "width of the cropped and aligned face images (ROS4HRI /humans/faces/width)", 16, 1024
+    )
+    ros4hri_face_height: int = _p(
+        128,
+        "height of the cropped and aligned face images (ROS4HRI /humans/faces/height)",
+        16,
+        1024,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -43,6 +43,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=5,
         help="fresh node processes per model after the cold start (the median is the figure)",
     )
+    p.add_argument(
+        "--hri",
+        action="store_true",
+        help="only the ROS4HRI face topics: ms per frame for 1 and 4 faces",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=None)
     p.add_argument(
@@ -65,10 +70,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from trg_ros.tools.bench import demo, goals, model, startup, tflite
+    from trg_ros.tools.bench.goals import print_hri
 
     files = model_files(args)
     if args.demo:
         result = demo.demo(files, args)
+    elif args.hri:
+        from trg_ros.tools.bench.hri import example_heads, hri_ms
+
+        result = {"ros4hri": [hri_ms(example_heads(n), max(args.repeats, 200)) for n in (1, 4)]}
+        print_hri(result["ros4hri"])
     elif args.startup:
         result = startup.startup(files, args.startup_runs)
     elif args.model_only:

@@ -14,6 +14,7 @@ from typing import Any
 from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.device import resolve_device
 from trg_ros.tools.bench import demo, model, node, pipeline, startup, tflite
+from trg_ros.tools.bench.hri import hri_ms
 from trg_ros.tools.bench.measure import print_table
 from trg_ros.tools.bench.messages import messages_ms
 
@@ -47,6 +48,10 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
         ("FaceMesh estimator ms per face", fm_ms, 5.0, f"TRG b1 {base:.1f} ms"),
         ("messages ms per face (1 and 8 faces)", msgs, 0.5, ""),
     ]
+    if r.get("ros4hri"):
+        one = r["ros4hri"][0]
+        note = f"p90 {one['p90_ms']:.2f} ms, roi + landmarks subscribed"
+        listed.append(("ROS4HRI topics ms per frame, 1 face", one["ms_per_frame"], 0.5, note))
     for name, label in (("trg", "TRG"), ("facemesh", "FaceMesh")):
         up = r["startup"][name]
         note = f"range {up['min_s']:.2f}-{up['max_s']:.2f}, cold {up['cold_s']:.2f} s"
@@ -74,6 +79,18 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def print_hri(rows: list[dict[str, Any]]) -> None:
+    cells = [
+        [r["faces"], f"{r['ms_per_frame']:.3f}", f"{r['p90_ms']:.3f}", r["received"]]
+        for r in rows
+    ]
+    print_table(
+        "ROS4HRI face topics per frame (roi and landmarks subscribed, images not), ms",
+        ["faces", "p50", "p90", "received"],
+        cells,
+    )
+
+
 def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     device = str(resolve_device(args.device))
     result: dict[str, Any] = {"startup": startup.startup(files, args.startup_runs)}
@@ -92,6 +109,9 @@ def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
         ["faces", "ours", "one Point per vertex"],
         rows,
     )
+    one = next((heads[n] for n in sorted(heads) if heads[n]), [])[:1]  # one face
+    result["ros4hri"] = [hri_ms(one, max(args.repeats, 200))] if one else []
+    print_hri(result["ros4hri"])
     result["node"] = node.node_runs(files, args)
     result["demo"] = demo.demo(files, args)
     result["goals"] = goals(result)
