@@ -146,9 +146,14 @@ def _rviz(arg: dict[str, str]) -> list[Any]:
 
     ns = arg["namespace"].strip("/")
     home = Path(os.environ.get("ROS_HOME", Path.home() / ".ros")) / "trg_ros"
-    home.mkdir(parents=True, exist_ok=True)
     path = home / f"head_pose{'_' + ns.replace('/', '_') if ns else ''}.rviz"
-    path.write_text(rviz_config(ns, arg["image"], arg["fixed_frame"]))
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        path.write_text(rviz_config(ns, arg["image"], arg["fixed_frame"]))
+    except OSError as e:  # a read-only home must not stop the node
+        asked = " and RViz not started" if _truthy(arg["rviz"]) else ""
+        why = f"no RViz configuration written{asked} ({e}): set ROS_HOME to a writable folder"
+        return [LogInfo(msg=why)]
     actions: list[Any] = [LogInfo(msg=f"RViz configuration for this launch: {path}")]
     if _truthy(arg["rviz"]):
         actions.append(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 import torch
+from skip_policy import pytest_runtest_makereport  # noqa: F401  (a hook: skips need gpu)
 
 if TYPE_CHECKING:
     from trg_ros.core.facemesh.canonical import CanonicalFace

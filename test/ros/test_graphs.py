@@ -22,6 +22,8 @@ from visualization_msgs.msg import MarkerArray
 
 from trg_ros.ros.rviz import topics_of
 
+LAUNCH_FILE = Path(__file__).resolve().parents[2] / "launch" / "head_pose.launch.py"
+
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 NODE = "/trg_head_pose"
 
@@ -249,3 +251,30 @@ def test_the_launch_lists_its_new_arguments(ament_prefix: Path, ros2_cli: None) 
     assert done.returncode == 0, done.stderr
     assert "'fixed_frame'" in done.stdout and "'model'" in done.stdout, done.stdout
     assert "(default: 'image_raw')" in done.stdout, done.stdout
+
+
+def test_an_unwritable_ros_home_costs_the_rviz_file_not_the_launch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The launch file's RViz step with ``ROS_HOME`` under a regular file (root may write
+    anywhere, so a file stands in for a read-only folder): one log line that says why and
+    what to do, no RViz, and no exception that would end the launch."""
+    import importlib.util
+
+    from launch.actions import LogInfo
+
+    spec = importlib.util.spec_from_file_location("head_pose_launch", LAUNCH_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.setenv("ROS_HOME", str(blocker / "ros"))
+    monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path / "log"))  # launch's own logs go there
+    arg = {"namespace": "cam1", "image": "image_raw", "fixed_frame": "", "rviz": "true",
+           "use_sim_time": "false"}  # fmt: skip
+    actions = module._rviz(arg)
+    assert len(actions) == 1 and isinstance(actions[0], LogInfo)
+    text = "".join(getattr(part, "text", str(part)) for part in actions[0].msg)
+    assert "no RViz configuration written and RViz not started" in text, text
+    assert "set ROS_HOME to a writable folder" in text

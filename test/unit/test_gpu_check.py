@@ -4,6 +4,7 @@ rehearsal of the parity and precision steps in their own processes, limits and s
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,12 @@ from trg_ros.tools.gpu.steps import Context, missing
 REPO = Path(__file__).resolve().parents[2]
 
 
-def gpu_check_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def gpu_check_cli(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "trg_ros.tools.gpu.check", *args],
+        env=env,
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -29,10 +33,10 @@ def gpu_check_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_without_cuda_it_says_so_and_exits_0(tmp_path: Path) -> None:
+    """Also on a CUDA machine: the check's process is shown no device."""
     out = tmp_path / "report.json"
-    done = gpu_check_cli("--out", str(out))
+    done = gpu_check_cli("--out", str(out), env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[0] == gpu_check.NO_CUDA, done.stdout
     report = json.loads(out.read_text())

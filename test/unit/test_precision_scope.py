@@ -24,14 +24,7 @@ FLOAT32 = ("regressor.", "predict_68_lmk.")
 # node falls back to fp32 for speed), so its scope is checked everywhere.
 MODES = [
     pytest.param("cpu", "bf16"),
-    pytest.param(
-        "cuda",
-        "fp16",
-        marks=[
-            pytest.mark.gpu,
-            pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"),
-        ],
-    ),
+    pytest.param("cuda", "fp16", marks=pytest.mark.gpu),  # skipped without CUDA (conftest)
 ]
 
 

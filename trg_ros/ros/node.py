@@ -32,10 +32,10 @@ from trg_ros.ros.params import (
     declare_all,
     start_up_warnings,
 )
+from trg_ros.ros.rviz import NODE_NAME
 from trg_ros.ros.status import Status, stage_times
 from trg_ros.ros.worker import WORKER_THREAD, FrameWorker
 
-NODE_NAME = "trg_head_pose"
 LOG_EVERY = 5.0  # s between log lines for the same kind of dropped frame
 
 

@@ -21,12 +21,16 @@ SENSOR = {
 RELIABLE = {**SENSOR, "Reliability Policy": "Reliable", "Depth": 10}
 
 
+NODE_NAME = "trg_head_pose"  # the node's name (ros.node uses this one)
+
+
 def resolve(name: str, namespace: str) -> str:
-    """A topic name as the node in ``namespace`` resolves it (``~`` is not used here)."""
-    if name.startswith("/"):
-        return name
-    ns = "/" + namespace.strip("/") if namespace.strip("/") else ""
-    return f"{ns}/{name}"
+    """A topic name as the node ``trg_head_pose`` in ``namespace`` resolves it: rcl's own
+    expansion (``~``, ``{node}``, ``{ns}``), so RViz shows what the node uses; an invalid name
+    raises ValueError with rcl's reason."""
+    from rclpy.expand_topic_name import expand_topic_name
+
+    return expand_topic_name(name, NODE_NAME, "/" + namespace.strip("/"))
 
 
 def displays(topics: dict[str, str]) -> list[dict[str, Any]]:
