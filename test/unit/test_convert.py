@@ -163,3 +163,19 @@ def test_rgb_round_trip_and_header() -> None:
     msg = convert.rgb_to_image(RGB, header)
     assert msg.header.frame_id == "cam" and msg.step == 24
     np.testing.assert_array_equal(convert.image_to_rgb(msg), RGB)
+
+
+@pytest.mark.parametrize("frame_id", ["cam", "camera_color_optical_frame", ""])
+def test_the_serialised_image_is_the_message_rclpy_would_send(frame_id: str) -> None:
+    """Frame ids of every length (the CDR padding before the fields that follow differs)."""
+    from rclpy.serialization import deserialize_message, serialize_message
+
+    header = Header(frame_id=frame_id)
+    header.stamp.sec, header.stamp.nanosec = 1_700_000_000, 123_456_789
+    rgb = np.random.default_rng(3).integers(0, 256, (5, 7, 3), np.uint8)
+    data = convert.rgb_to_image_cdr(rgb, header)
+    reference = convert.rgb_to_image(rgb, header)
+    assert len(data) == len(serialize_message(reference))
+    back = deserialize_message(data, Image)
+    assert back == reference
+    np.testing.assert_array_equal(convert.image_to_rgb(back), rgb)

@@ -72,7 +72,9 @@ class Outputs:
         self._heads.publish(messages.heads_msg(heads, header, p.publish_dense_points))
         if primary is not None:
             self._pose.publish(messages.pose_stamped(primary, header))
-        if p.publish_markers and (heads or lost):
+        # Markers are the costliest message (every dense point): built only while watched.
+        watched = self._markers.get_subscription_count() > 0
+        if p.publish_markers and (heads or lost) and watched:
             mesh = self._triangles if p.marker_mesh else None
             self._markers.publish(
                 messages.markers_cdr(heads, lost, header, p.face_frame_prefix, mesh)

@@ -113,11 +113,11 @@ class Player:
         return True
 
     def publish(self, rgb: np.ndarray, camera: CameraModel, stamp: float) -> Key:
-        from trg_ros.ros.convert import rgb_to_image
+        from trg_ros.ros.convert import rgb_to_image_cdr
 
         info = self._info(camera, stamp)
         self.pub_info.publish(info)
-        self.pub_img.publish(rgb_to_image(rgb, info.header))
+        self.pub_img.publish(rgb_to_image_cdr(rgb, info.header))
         return info.header.stamp.sec, info.header.stamp.nanosec
 
     @staticmethod
