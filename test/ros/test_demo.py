@@ -127,9 +127,9 @@ def test_a_frame_lost_on_the_way_is_sent_again_and_the_output_keeps_its_order(
     assert cv2.VideoCapture(str(out / "annotated.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 12
 
 
-def write_bag(path: Path, with_info: bool) -> None:
-    """Three astronaut frames at 100, 101, 102 s; each CameraInfo (fx 650) after its image,
-    as a driver may record them."""
+def write_bag(path: Path, with_info: bool, same_stamp: bool = False) -> None:
+    """Three astronaut frames at 100, 101, 102 s (or all at 100 s); each CameraInfo (fx 650)
+    after its image, as a driver may record them."""
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
@@ -146,7 +146,7 @@ def write_bag(path: Path, with_info: bool) -> None:
         )
         for i in range(3):
             header = Header(frame_id="cam")
-            header.stamp.sec, header.stamp.nanosec = 100 + i, 0
+            header.stamp.sec, header.stamp.nanosec = (100 if same_stamp else 100 + i), 0
             t = (100 + i) * 10**9
             writer.write(
                 img_c, t, serialize_message(rgb_to_image(skimage.data.astronaut(), header))
@@ -183,3 +183,18 @@ def test_missing_facemesh_files_say_what_to_do(tmp_path: Path) -> None:
     done = demo("--data-dir", str(tmp_path), "--out", str(tmp_path / "o"))
     assert done.returncode == 3
     assert "trg-ros assets fetch --only facemesh" in done.stderr, done.stderr[-2000:]
+
+
+def test_a_bag_whose_frames_share_one_stamp_gives_one_row_per_frame(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    """Answers are told apart by stamp: frames of one stamp go one after the other."""
+    bag = tmp_path / "bag"
+    write_bag(bag, with_info=True, same_stamp=True)
+    out = tmp_path / "out"
+    done = demo(
+        "--bag", str(bag), "--data-dir", str(model_dir), "--out", str(out), "--device", "cpu"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [int(r["frame"]) for r in rows(out)] == [0, 1, 2]
+    assert "sent again" not in done.stderr and "given up" not in done.stderr

@@ -78,3 +78,12 @@ def test_without_litert_the_tflite_goals_say_so() -> None:
     for name in ("BlazeFace speed-up vs PyTorch", "FaceMesh landmarks speed-up vs PyTorch"):
         assert found[name]["value"] == 1.0 and not found[name]["met"]
         assert "litert did not run here" in found[name]["measured"]
+
+
+def test_a_demo_clip_shorter_than_the_goal_needs_is_reported_not_judged() -> None:
+    short = result(with_litert=True)
+    short["demo"]["frames"] = 30
+    found = {g["goal"]: g for g in goals(short)}
+    trg = found["demo / core frames/s, TRG"]
+    assert trg["value"] == 0.84 and trg["met"] is False
+    assert "30 frames < 120: not judged" in trg["measured"]

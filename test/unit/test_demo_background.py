@@ -82,3 +82,16 @@ def test_in_order_raises_the_first_error_at_drain_and_at_the_next_put() -> None:
     with pytest.raises(OSError, match="disk full"):
         writer.put(5)
     writer.close()
+
+
+def test_leaving_after_the_source_ended_with_a_full_queue_does_not_hang() -> None:
+    """The producer has put everything but the end mark into a full queue when the consumer
+    leaves: the end mark must not block it forever."""
+    frames = prefetch(iter(range(3)), depth=2)
+    assert next(frames) == 0
+    time.sleep(0.3)  # the producer is now waiting to put its end mark
+    done = threading.Event()
+    closer = threading.Thread(target=lambda: (frames.close(), done.set()), daemon=True)
+    closer.start()
+    assert done.wait(3), "closing the prefetch hung"
+    assert not any(t.name == "trg_demo_prefetch" for t in threading.enumerate())

@@ -49,21 +49,28 @@ def decode(path: Path) -> list[np.ndarray]:
 
 def core_rate(model: str, files: ModelFiles, device: str, frames: list[np.ndarray]) -> float:
     """Frames per second of ``HeadPosePipeline.process`` as the node builds it (after a few
-    untimed frames on a pipeline of its own, so both sides start warm)."""
+    untimed frames on a pipeline of its own, so both sides start warm), with OpenCV on one
+    thread as in the demo's process."""
     from trg_ros.ros.factory import build_pipeline
     from trg_ros.ros.params import NodeParams
 
     weights = str(files.weights) if model == "trg" else ""
     params = NodeParams(model=model, data_dir=str(files.data_dir), weights=weights, device=device)
     camera = CameraModel.from_fov(WIDTH, HEIGHT, FOV)
-    warm = build_pipeline(params, "/", itertools.count()).pipeline
-    for i, rgb in enumerate(frames[:5]):
-        warm.process(rgb, camera, i / 30.0)
-    pipeline = build_pipeline(params, "/", itertools.count()).pipeline
-    t0 = time.perf_counter()
-    for i, rgb in enumerate(frames):
-        pipeline.process(rgb, camera, i / 30.0)
-    return len(frames) / (time.perf_counter() - t0)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        warm = build_pipeline(params, "/", itertools.count()).pipeline
+        for i, rgb in enumerate(frames[:5]):
+            warm.process(rgb, camera, i / 30.0)
+        del warm
+        pipeline = build_pipeline(params, "/", itertools.count()).pipeline
+        t0 = time.perf_counter()
+        for i, rgb in enumerate(frames):
+            pipeline.process(rgb, camera, i / 30.0)
+        return len(frames) / (time.perf_counter() - t0)
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def demo_run(model: str, files: ModelFiles, device: str, clip: Path, out: Path) -> dict[str, Any]:

@@ -20,20 +20,24 @@ def prefetch(items: Iterable[Any], depth: int = 4) -> Iterator[Any]:
     q: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(item: Any) -> bool:
+        """Queue ``item`` unless the consumer has left (then False)."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            q.put(_END)
+            put(_END)
         except BaseException as e:  # handed to the consumer, raised there
-            q.put(_Failure(e))
+            put(_Failure(e))
 
     thread = threading.Thread(target=produce, name="trg_demo_prefetch", daemon=True)
     thread.start()

@@ -27,7 +27,7 @@ from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS
 from trg_ros.tools import sources
 from trg_ros.tools.demo.background import prefetch
-from trg_ros.tools.demo.flow import Flow
+from trg_ros.tools.demo.flow import GIVE_UP, Flow
 from trg_ros.tools.demo.output import Output
 from trg_ros.tools.demo.player import Key, Player, offline_parameters, stamp_key
 from trg_ros.tools.options import add_model_files, model_files
@@ -35,6 +35,7 @@ from trg_ros.tools.options import add_model_files, model_files
 log = logging.getLogger(__name__)
 EXIT_NO_WEIGHTS = 3
 LIVE_ANSWER_TIMEOUT = 1.0  # s; a live camera's next frame is worth more than a late answer
+GIVE_UP_IN_A_ROW = 3  # frames given up one after the other end the demo: the node is stuck
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -172,19 +173,23 @@ def _play_offline(
     pending: deque[tuple[int, sources.Frame, CameraModel, Key]] = deque()
     drop = set(args.test_drop_frames)
     started: float | None = None
-    missed = 0
+    missed = in_a_row = 0
     index = 0
     source = iter(frames)
+    held: sources.Frame | None = None  # waits until a frame of the same stamp is answered
     more = True
     with tqdm(total=total, unit="frame") as bar:
         while True:
             while more and flow.can_send():
-                frame = next(source, None)
+                frame, held = held or next(source, None), None
                 if frame is None:
                     more = False
                     break
-                camera = intrinsics.of(frame)
                 key = stamp_key(frame.stamp)
+                if any(k == key for *_, k in pending):  # answers are told apart by stamp
+                    held = frame
+                    break
+                camera = intrinsics.of(frame)
                 if started is None:
                     started = time.monotonic()
                     if not player.prime(camera, frame.stamp):
@@ -201,6 +206,7 @@ def _play_offline(
             first, frame, camera, key = pending[0]
             answer = player.wait(key, flow.wait_for(key))
             if answer is not None:
+                in_a_row = 0
                 flow.answered(key, answer[1])
                 pending.popleft()
                 output.add(first, frame.rgb, camera, frame.stamp, answer[0])
@@ -212,7 +218,13 @@ def _play_offline(
                 player.discard(key)
                 pending.popleft()
                 missed += 1
+                in_a_row += 1
                 bar.update(1)
+                if in_a_row == GIVE_UP_IN_A_ROW:
+                    raise TRGError(
+                        f"the node answered none of the last {in_a_row} frames within "
+                        f"{GIVE_UP:.0f} s each: stopping (its log above says why)"
+                    )
                 continue
             for i, f, c, k in pending:  # the head, and any other overdue, unanswered frame
                 if flow.wait_for(k) == 0.0 and not player.answered(k):

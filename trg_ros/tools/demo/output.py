@@ -77,9 +77,11 @@ class Output:
             return bgr
         if self._writer is None:
             h, w = bgr.shape[:2]
-            self._writer = cv2.VideoWriter(
-                str(self.out / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h)
-            )
+            path = self.out / "annotated.mp4"
+            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+            self._writer = cv2.VideoWriter(str(path), fourcc, 30.0, (w, h))
+            if not self._writer.isOpened():
+                raise TRGError(f"cannot write the video {path} (OpenCV's mp4v writer)")
         self._writer.write(bgr)
         return bgr
 

@@ -60,7 +60,7 @@ class Player:
         self.pub_info = self.player.create_publisher(CameraInfo, "camera_info", qos)
         self.results: dict[Key, Any] = {}
         self.arrivals: dict[Key, float] = {}  # monotonic s each answer came
-        self._abandoned: set[Key] = set()
+        self._done: set[Key] = set()  # handled or given up: later answers are ignored
         self.cond = threading.Condition()
         self.player.create_subscription(HeadPoseArray, "heads", self._on_heads, 50)
         # One thread, as ``trg-ros node`` spins: the callbacks only hand frames over, and
@@ -74,29 +74,33 @@ class Player:
         """Configure and activate the node; returns the estimator it chose.
 
         Raises:
-            TRGError: the node could not configure (the message says why).
+            TRGError: the node could not configure or activate, or its topics did not connect
+                (the message says why).
         """
         from rclpy.lifecycle import TransitionCallbackReturn
 
         if self.node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
             raise TRGError(self.node.configure_error or "the node failed to configure")
         assert self.node.pipeline is not None
-        self.node.trigger_activate()
+        if self.node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+            raise TRGError("the node failed to activate (its log above says why)")
         self.thread.start()
         end = time.monotonic() + 20
-        while time.monotonic() < end and not (
+        while not (
             self.pub_img.get_subscription_count()
             and self.pub_info.get_subscription_count()
             and self.player.count_publishers("heads")
         ):
+            if time.monotonic() > end:
+                raise TRGError("the node's topics did not connect to the player within 20 s")
             time.sleep(0.05)
         return self.node.pipeline.estimator
 
     def _on_heads(self, msg: Any) -> None:
         key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
         with self.cond:
-            if key in self._abandoned:
-                return
+            if key in self._done:
+                return  # a late duplicate (a frame sent again that was only slow)
             self.results[key] = msg
             self.arrivals[key] = time.monotonic()
             self.cond.notify_all()
@@ -116,9 +120,12 @@ class Player:
         from trg_ros.ros.convert import rgb_to_image_cdr
 
         info = self._info(camera, stamp)
+        key = info.header.stamp.sec, info.header.stamp.nanosec
+        with self.cond:
+            self._done.discard(key)  # a new frame with the stamp of an earlier one
         self.pub_info.publish(info)
         self.pub_img.publish(rgb_to_image_cdr(rgb, info.header))
-        return info.header.stamp.sec, info.header.stamp.nanosec
+        return key
 
     @staticmethod
     def _info(camera: CameraModel, stamp: float) -> Any:
@@ -136,11 +143,12 @@ class Player:
         return info
 
     def wait(self, key: Key, timeout: float) -> tuple[Any, float] | None:
-        """The answer to ``key`` (taken out) and when it came, or None after ``timeout``
-        seconds."""
+        """The answer to ``key`` (taken out; later answers to it are ignored) and when it
+        came, or None after ``timeout`` seconds."""
         with self.cond:
             if not self.cond.wait_for(lambda: key in self.results, timeout):
                 return None
+            self._done.add(key)
             return self.results.pop(key), self.arrivals.pop(key)
 
     def answered(self, key: Key) -> bool:
@@ -150,16 +158,22 @@ class Player:
     def discard(self, key: Key) -> None:
         """Forget a frame given up, and its answer should it still come."""
         with self.cond:
-            self._abandoned.add(key)
+            self._done.add(key)
             self.results.pop(key, None)
             self.arrivals.pop(key, None)
 
     def close(self) -> None:
-        import rclpy
-
-        self.executor.shutdown()
-        self.node.release()
-        self.node.destroy_node()
-        self.player.destroy_node()
-        rclpy.shutdown(context=self.context)
-        self.context.destroy()  # frees the DDS participant (and its shared memory) now
+        """Stop spinning, then free node, player and context, each step whatever the one
+        before did (after Ctrl-C rclpy may have shut the context down already)."""
+        try:
+            self.executor.shutdown()
+            if self.thread.is_alive():
+                self.thread.join(5.0)  # no callback runs while the nodes are destroyed
+        finally:
+            try:
+                self.node.release()
+                self.node.destroy_node()
+                self.player.destroy_node()
+            finally:
+                self.context.try_shutdown()
+                self.context.destroy()  # frees the DDS participant (and its shared memory)

@@ -195,6 +195,7 @@ def run_node(ctx: Context) -> dict[str, Any]:
         where = {"estimator_device": str(estimator.device)}
         where |= {"detector_device": str(detector.net.device), "detector": detector.net.runtime}
         start = time.time()
+        player.prime(camera, start)  # the first image must not come before its CameraInfo
         for i in range(ctx.repeats + NODE_WARMUP):
             t0 = time.perf_counter()
             answer = player.wait(player.publish(image, camera, start + i / 30.0), 30.0)
