@@ -35,6 +35,8 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("trg_ros.core.tflite",),),
     (("trg_ros.core.estimate", "trg_ros.core.track"),),
     (("trg_ros.core.detect",), ("trg_ros.core.model",), ("trg_ros.core.facemesh",)),
+    # driver-monitoring signals: FaceMesh points and the blendshape network, any estimator
+    (("trg_ros.core.signals",),),
     # the pipeline never learns which estimator runs: it is a peer of the catalogue
     (("trg_ros.core.catalogue",), ("trg_ros.core.pipeline",)),
     (("trg_ros.core.estimators",),),
@@ -109,6 +111,7 @@ ROOTS = (
     "trg_ros.core.model",
     "trg_ros.core.facemesh",
     "trg_ros.core.tflite",
+    "trg_ros.core.signals",
     "trg_ros.ros",
     "trg_ros.tools",
     "trg_ros.tools.demo",
