@@ -61,6 +61,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.ros.hri",
         ),
     ),
+    (("trg_ros.ros.signals",),),
     (("trg_ros.ros.inputs", "trg_ros.ros.outputs"),),
     (("trg_ros.ros.node",), ("trg_ros.ros.hri_merge",)),
     (("trg_ros.ros.main",),),

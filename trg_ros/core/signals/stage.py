@@ -10,14 +10,19 @@ adds the 52 scores.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from trg_ros.core.camera import CameraModel
+from trg_ros.core.device import pick_device
+from trg_ros.core.errors import TRGError
 from trg_ros.core.facemesh.canonical import CanonicalFace
+from trg_ros.core.facemesh.config import FaceMeshConfig
 from trg_ros.core.facemesh.landmarker import FaceLandmarker, square_roi
 from trg_ros.core.facemesh.metric import metric_pose
 from trg_ros.core.frames import GAZE_IN_FACE, face_pose
@@ -37,6 +42,8 @@ from trg_ros.core.signals.geometry import (
 )
 from trg_ros.core.signals.state import Summary, TrackSignals
 from trg_ros.core.types import Head
+
+log = logging.getLogger(__name__)
 
 GAZE_FROM = ("head", "eyes")
 IBUG_OUTER_EYE_CORNERS = (36, 45)  # image left, right on an upright face
@@ -135,6 +142,33 @@ class SignalStage:
         self.blendshapes = blendshapes
         self.config = config or SignalConfig()
         self._tracks: dict[str, TrackSignals] = {}
+
+    @classmethod
+    def from_dir(
+        cls,
+        data_dir: str | Path,
+        facemesh: FaceMeshConfig | None = None,
+        config: SignalConfig | None = None,
+    ) -> SignalStage:
+        """Load from a folder laid out like the asset cache. The landmarker (for heads that
+        come without FaceMesh points) runs where ``facemesh`` says; the blendshape network
+        on the CPU, and where it cannot run the stage goes on without its scores (logged).
+
+        Raises:
+            AssetError: the Face Landmarker bundle's files are missing.
+        """
+        facemesh = facemesh or FaceMeshConfig()
+        d = Path(data_dir).expanduser()
+        face = CanonicalFace.load(d)
+        landmarker = FaceLandmarker.from_dir(
+            d, pick_device(facemesh.device), facemesh.tflite_runtime
+        )
+        try:
+            blendshapes: BlendshapeNet | None = BlendshapeNet.from_dir(d)
+        except (TRGError, OSError) as e:
+            log.warning("face signals without blendshape scores: %s", e)
+            blendshapes = None
+        return cls(face, landmarker, blendshapes, config)
 
     def add_landmarks(self, image_rgb: np.ndarray, heads: list[Head]) -> list[Head]:
         """The heads, those without ``face_landmarks`` given FaceMesh's (one batch); a head
