@@ -71,6 +71,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.tools.options",
             "trg_ros.tools.progress",
             "trg_ros.tools.sources",
+            "trg_ros.tools.signal_rows",
             "trg_ros.tools.annotate",
             "trg_ros.tools.accuracy",
             "trg_ros.tools.fixture",

@@ -203,7 +203,7 @@ def _play_offline(
             if answer is not None:
                 flow.answered(key, answer[1])
                 pending.popleft()
-                output.add(first, frame.rgb, camera, frame.stamp, answer[0])
+                output.add(first, frame.rgb, camera, frame.stamp, answer[0], answer[2])
                 bar.update(1)
                 continue
             if flow.expired(key):
@@ -243,7 +243,7 @@ def _play_live(
             missed += 1
             log.warning("no answer from the node for frame %d (%d so far)", index, missed)
             continue
-        output.add(index, frame.rgb, camera, frame.stamp, answer[0])
+        output.add(index, frame.rgb, camera, frame.stamp, answer[0], answer[2])
     return started, missed
 
 
