@@ -21,9 +21,10 @@ SIGNAL_COLUMNS = (
 )  # fmt: skip
 SIGNAL_CONVENTIONS = (
     "_r/_l: the subject's right/left eye; ear: eye aspect ratio; eye_open: 1 - eyeBlink "
-    "(blendshapes); eye_closure: 1 - EAR / the person's open EAR; perclos: share of the window "
-    "with closure >= 0.8; gaze_*: unit combined gaze in the camera optical frame; mar: mouth "
-    "aspect ratio; attention_deg: angle from attention_forward; empty: cannot be trusted."
+    "(blendshapes); eye_closure: 0 at the person's open EAR, 1 at a shut eye's; perclos: "
+    "share of the window with closure >= 0.8; gaze_*: unit combined gaze in the camera "
+    "optical frame; mar: mouth aspect ratio; attention_deg: angle from attention_forward; "
+    "empty: cannot be trusted."
 )
 GAZE_LENGTH = 0.12  # m, the drawn gaze line
 CLOSED_COLOUR, OPEN_COLOUR, GAZE_COLOUR = (255, 60, 60), (60, 230, 60), (255, 200, 40)

@@ -2,12 +2,13 @@
 
 The rules (README "Driver-monitoring signals"):
 
-- Eye closure ``c = clamp(1 - EAR / EAR_open, 0, 1)`` with the EAR averaged over the eyes that
-  can be trusted, and ``EAR_open`` this person's own open-eye EAR: the 90th percentile of
-  their EAR over the last ``BASELINE_WINDOW`` s (``DEFAULT_OPEN_EAR`` until
+- Eye closure ``c = clamp((EAR_open - EAR) / (EAR_open - SHUT_EAR), 0, 1)`` with the EAR
+  averaged over the eyes that can be trusted, ``EAR_open`` this person's own open-eye EAR (the
+  90th percentile of their EAR over the last ``BASELINE_WINDOW`` s; ``DEFAULT_OPEN_EAR`` until
   ``MIN_BASELINE_FRAMES`` frames are in), so it follows narrow and wide eyes alike and holds
-  while the eyes are closed less than 90 % of that time.
-- Eyes closed while ``c >= CLOSED`` (EAR under half the open one). A closure runs from its
+  while the eyes are closed less than 90 % of that time; and ``SHUT_EAR`` the EAR FaceMesh
+  gives a shut eye (its lids never quite meet: 0.04-0.08 measured on shut-eyed faces).
+- Eyes closed while ``c >= CLOSED`` (EAR past halfway from open to shut). A closure runs from its
   first closed frame to its first open one; it is a blink when it lasts at most ``BLINK_MAX``
   s, else a long closure (counted apart: microsleep territory).
 - PERCLOS (P80): the share of the last ``perclos_window`` s with ``c >= P80``, each frame
@@ -34,6 +35,7 @@ import numpy as np
 BASELINE_WINDOW = 30.0  # s
 MIN_BASELINE_FRAMES = 5
 DEFAULT_OPEN_EAR = 0.28  # FaceMesh metric-mesh EAR of an open eye, until the person's is known
+SHUT_EAR = 0.07  # FaceMesh metric-mesh EAR of a shut eye
 CLOSED = 0.5
 P80 = 0.8
 BLINK_MAX = 1.0  # s
@@ -136,7 +138,8 @@ class TrackSignals:
             self._ears.append((stamp, ear))
             while self._ears[0][0] < stamp - BASELINE_WINDOW:
                 self._ears.popleft()
-            closure = min(1.0, max(0.0, 1.0 - ear / self.open_ear()))
+            open_ear = self.open_ear()
+            closure = min(1.0, max(0.0, (open_ear - ear) / max(open_ear - SHUT_EAR, 1e-6)))
             self._perclos.append((stamp, dt, closure >= P80))
         while self._perclos and self._perclos[0][0] <= stamp - self.perclos_window:
             self._perclos.popleft()

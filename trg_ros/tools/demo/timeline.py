@@ -65,9 +65,9 @@ def write_timeline(rows: list[FaceRow], path: Path) -> None:
             if len(points) > 1:
                 cv2.polylines(image, [points], False, colour, 2, cv2.LINE_AA)
     bottom = PANEL * len(PANELS)
-    cv2.putText(image, f"{t0:.1f} s", (MARGIN, bottom + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+    cv2.putText(image, "0 s", (MARGIN, bottom + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                 (0, 0, 0), 1)  # fmt: skip
-    cv2.putText(image, f"{t1:.1f} s", (WIDTH - MARGIN - 50, bottom + 20),
+    cv2.putText(image, f"{t1 - t0:.1f} s", (WIDTH - MARGIN - 50, bottom + 20),
                 cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)  # fmt: skip
     legend = "  ".join(f"face {face}" for face in ids)
     cv2.putText(image, legend, (MARGIN + 200, bottom + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
