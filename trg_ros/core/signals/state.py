@@ -113,6 +113,7 @@ class TrackSignals:
         self.attention_threshold_deg = attention_threshold_deg
         self._ears: deque[tuple[float, float]] = deque()
         self._perclos: deque[tuple[float, float, bool]] = deque()
+        self._covered = self._closed = 0.0  # running sums over _perclos
         self._previous: float | None = None
         self._closure, self._yawn, self._away = Episode(), Episode(), Episode()
         self.blink_count = self.long_closure_count = self.yawn_count = 0
@@ -120,8 +121,15 @@ class TrackSignals:
         self._glance_counted = False
         self._last_blink = (math.nan, math.nan)
         self._last_yawn = math.nan
+        self._open_ear = DEFAULT_OPEN_EAR
+
+    def _add_perclos(self, stamp: float, dt: float, closed: bool) -> None:
+        self._perclos.append((stamp, dt, closed))
+        self._covered += dt
+        self._closed += dt if closed else 0.0
 
     def open_ear(self) -> float:
+        """This person's open-eye EAR (the module docstring's rule)."""
         if len(self._ears) < MIN_BASELINE_FRAMES:
             return DEFAULT_OPEN_EAR
         return float(np.percentile([e for _, e in self._ears], 90))
@@ -138,11 +146,14 @@ class TrackSignals:
             self._ears.append((stamp, ear))
             while self._ears[0][0] < stamp - BASELINE_WINDOW:
                 self._ears.popleft()
-            open_ear = self.open_ear()
-            closure = min(1.0, max(0.0, (open_ear - ear) / max(open_ear - SHUT_EAR, 1e-6)))
-            self._perclos.append((stamp, dt, closure >= P80))
+            self._open_ear = self.open_ear()
+            span = max(self._open_ear - SHUT_EAR, 1e-6)
+            closure = min(1.0, max(0.0, (self._open_ear - ear) / span))
+            self._add_perclos(stamp, dt, closure >= P80)
         while self._perclos and self._perclos[0][0] <= stamp - self.perclos_window:
-            self._perclos.popleft()
+            _, old_dt, old_closed = self._perclos.popleft()
+            self._covered -= old_dt
+            self._closed -= old_dt if old_closed else 0.0
         onset = self._closure.onset
         ended = self._closure.update(stamp, None if ear is None else closure >= CLOSED)
         blink = ended is not None and ended <= BLINK_MAX
@@ -163,8 +174,7 @@ class TrackSignals:
         elif away >= LONG_GLANCE and not self._glance_counted:
             self._glance_counted = True
             self.long_glance_count += 1
-        covered = sum(d for _, d, _ in self._perclos)
-        closed = sum(d for _, d, c in self._perclos if c)
+        covered = self._covered if self._perclos else 0.0
         return Summary(
             closure=closure,
             eyes_closed=self._closure.onset is not None,
@@ -174,8 +184,8 @@ class TrackSignals:
             last_blink_onset=self._last_blink[0],
             last_blink_duration=self._last_blink[1],
             long_closure_count=self.long_closure_count,
-            open_ear=self.open_ear(),
-            perclos=closed / covered if covered > 0 else math.nan,
+            open_ear=self._open_ear,
+            perclos=min(1.0, max(0.0, self._closed / covered)) if covered > 1e-9 else math.nan,
             perclos_coverage=covered,
             yawning=self._yawn.duration(stamp) >= YAWN_MIN,
             yawn_duration=self._yawn.duration(stamp),
