@@ -80,11 +80,14 @@ def measure(estimator, detector_weights: Path, stage) -> Measure:
     return Measure(estimator, BlazeFace(detector_weights), stage)
 
 
+@pytest.mark.parametrize("runtime", ["litert", "torch"])
 def test_blendshape_network_matches_the_reference_kernels(
-    facemesh_dir: Path, faces, measure: Measure, tflite_reference
+    runtime: str, facemesh_dir: Path, faces, measure: Measure, tflite_reference
 ) -> None:
-    net = BlendshapeNet.from_dir(facemesh_dir)
-    assert net.net.runtime == "litert"
+    """Both runtimes, litert and the PyTorch conversion (tflite.sequence), against litert's
+    reference kernels, on real faces' landmarks: all faces in one batch."""
+    net = BlendshapeNet.from_dir(facemesh_dir, runtime)
+    assert net.net.runtime == runtime
     reference = tflite_reference(facemesh_dir / "face_blendshapes.tflite")
     points = [measure(rgb)[0].face_landmarks for rgb in faces.values()]
     ours = net.scores(points)

@@ -51,7 +51,9 @@ def network_input(face_landmarks: np.ndarray) -> np.ndarray:
 
 class BlendshapeNet:
     """``face_blendshapes.tflite`` run by :class:`~trg_ros.core.tflite.runtime.TFLiteNetwork`
-    (litert on the CPU: about 0.5 ms a face, so it stays there beside a CUDA pose model).
+    on the CPU, beside a CUDA pose model too: about 0.5 ms a face with litert, while its ~180
+    small ops would cost as many kernel launches on a GPU. Where litert is missing (or
+    ``runtime`` is ``torch``) its PyTorch conversion runs (:mod:`trg_ros.core.tflite.sequence`).
 
     Args:
         tflite: ``face_blendshapes.tflite`` from the Face Landmarker bundle.

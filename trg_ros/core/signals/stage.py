@@ -152,7 +152,8 @@ class SignalStage:
     ) -> SignalStage:
         """Load from a folder laid out like the asset cache. The landmarker (for heads that
         come without FaceMesh points) runs where ``facemesh`` says; the blendshape network
-        on the CPU, and where it cannot run the stage goes on without its scores (logged).
+        on the CPU with ``facemesh``'s runtime choice, and where it cannot run the stage goes on
+        without its scores (logged).
 
         Raises:
             AssetError: the Face Landmarker bundle's files are missing.
@@ -164,7 +165,7 @@ class SignalStage:
             d, pick_device(facemesh.device), facemesh.tflite_runtime
         )
         try:
-            blendshapes: BlendshapeNet | None = BlendshapeNet.from_dir(d)
+            blendshapes: BlendshapeNet | None = BlendshapeNet.from_dir(d, facemesh.tflite_runtime)
         except (TRGError, OSError) as e:
             log.warning("face signals without blendshape scores: %s", e)
             blendshapes = None

@@ -119,8 +119,11 @@ class TFLiteNetwork:
 
         assert self._torch is not None
         with torch.inference_mode():
-            # NHWC numpy memory is already the channels-last layout of an NCHW tensor.
-            t = torch.from_numpy(x).permute(0, 3, 1, 2).to(str(self.device))
+            t = torch.from_numpy(x)
+            if self._torch.layout == "nchw":  # image CNNs (see tflite.convert)
+                # NHWC numpy memory is already the channels-last layout of an NCHW tensor.
+                t = t.permute(0, 3, 1, 2)
+            t = t.to(str(self.device))
             return [np.ascontiguousarray(y.float().cpu().numpy()) for y in self._torch(t)]
 
     def _run_litert(self, x: np.ndarray) -> list[np.ndarray]:
