@@ -227,3 +227,25 @@ def test_blendshapes_agree_with_mediapipe(
             assert diff[CHECKED].max() <= END_TO_END_ATOL, report[-1]
     print("\n".join(report))
     assert compared >= len(ours) // 2, report
+
+
+def test_with_trg_the_pipeline_runs_facemesh_for_the_signals(
+    facemesh_model_dir: Path, faces
+) -> None:
+    """The node's own pipeline with TRG as the estimator: the heads are TRG's, and the signals
+    stage fills their FaceMesh points and gives their signals (face_signals on by default)."""
+    from trg_ros.ros.factory import build_pipeline
+    from trg_ros.ros.params import NodeParams
+
+    params = NodeParams(model="trg", data_dir=str(facemesh_model_dir), device="cpu")
+    built = build_pipeline(params, "/")
+    assert "face signals on" in built.summary
+    rgb = faces["astronaut"]
+    camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
+    result = built.pipeline.process(rgb, camera, 0.0)
+    (head,) = result.heads
+    assert head.model == "trg" and head.face_landmarks is not None
+    signals = result.signals[head.id]
+    assert all(e.valid for e in signals.eyes) and len(signals.blendshapes) == 52
+    off = build_pipeline(dataclasses.replace(params, face_signals=False), "/")
+    assert off.pipeline.signals is None and not off.pipeline.process(rgb, camera, 0.0).signals
