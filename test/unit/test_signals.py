@@ -249,3 +249,19 @@ def test_with_trg_the_pipeline_runs_facemesh_for_the_signals(
     assert all(e.valid for e in signals.eyes) and len(signals.blendshapes) == 52
     off = build_pipeline(dataclasses.replace(params, face_signals=False), "/")
     assert off.pipeline.signals is None and not off.pipeline.process(rgb, camera, 0.0).signals
+
+
+def test_the_facemesh_estimators_mesh_is_the_one_the_stage_would_fit(
+    faces, measure: Measure, stage: SignalStage
+) -> None:
+    """The stage reuses the FaceMesh estimator's metric mesh and rotation instead of fitting
+    them again: the same signals as a fit of its own."""
+    rgb = faces["obama.jpg"]
+    head, _ = measure(rgb)
+    camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
+    fitted = dataclasses.replace(head, id="x1", model="other")  # not reused: fitted afresh
+    reused = dataclasses.replace(head, id="x2")
+    _, signals = stage.process(rgb, [fitted, reused], camera, 0.0)
+    a, b = signals["x1"], signals["x2"]
+    assert [e.ear for e in a.eyes] == pytest.approx([e.ear for e in b.eyes], abs=1e-9)
+    assert a.gaze == pytest.approx(b.gaze, abs=1e-9) and a.mar == pytest.approx(b.mar)

@@ -21,10 +21,11 @@ import numpy as np
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.device import pick_device
 from trg_ros.core.errors import TRGError
-from trg_ros.core.facemesh.canonical import CanonicalFace
+from trg_ros.core.facemesh.canonical import NUM_VERTICES, CanonicalFace
 from trg_ros.core.facemesh.config import FaceMeshConfig
+from trg_ros.core.facemesh.estimator import FaceMeshEstimator
 from trg_ros.core.facemesh.landmarker import FaceLandmarker, square_roi
-from trg_ros.core.facemesh.metric import metric_pose
+from trg_ros.core.facemesh.metric import CANONICAL_IN_TRG_HEAD, metric_pose
 from trg_ros.core.frames import GAZE_IN_FACE, face_pose
 from trg_ros.core.signals.blendshapes import (
     EYE_BLINK_LEFT,
@@ -46,6 +47,7 @@ from trg_ros.core.types import Head
 log = logging.getLogger(__name__)
 
 GAZE_FROM = ("head", "eyes")
+FACEMESH = FaceMeshEstimator.name
 IBUG_OUTER_EYE_CORNERS = (36, 45)  # image left, right on an upright face
 
 
@@ -211,14 +213,24 @@ class SignalStage:
         }
         return heads, out
 
+    def _metric(
+        self, head: Head, points: np.ndarray, camera: CameraModel
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(468, 3) metric mesh (camera frame, m) and the unit direction out of the face. The
+        FaceMesh estimator's head already carries both (its 468 ``vertices`` are that mesh,
+        its rotation the canonical face's); other heads get them fitted here."""
+        if len(head.vertices) == NUM_VERTICES and head.model == FACEMESH:
+            return head.vertices, (head.rotation @ CANONICAL_IN_TRG_HEAD)[:, 2]
+        pose = metric_pose(points, camera, self.face)
+        return pose.mesh, pose.rotation[:, 2]  # the canonical z points out of the face
+
     def _signals(
         self, head: Head, scores: np.ndarray, camera: CameraModel, stamp: float
     ) -> FaceSignals:
         c = self.config
         points = np.asarray(head.face_landmarks, np.float64)
-        pose = metric_pose(points, camera, self.face)
-        forward = pose.rotation[:, 2]  # the canonical z points out of the face
-        eyes = tuple(measure_eye(s, pose.mesh, points, forward, camera) for s in ("right", "left"))
+        mesh, forward = self._metric(head, points, camera)
+        eyes = tuple(measure_eye(s, mesh, points, forward, camera) for s in ("right", "left"))
         blink = (EYE_BLINK_RIGHT, EYE_BLINK_LEFT)
         eye_open = np.array(
             [
@@ -233,7 +245,7 @@ class SignalStage:
             source, direction = "eyes", gaze[0]
         attention = angle_deg(direction, np.asarray(c.attention_forward, np.float64))
         valid_ears = [e.ear for e in eyes if e.valid]
-        mar = mouth_aspect_ratio(pose.mesh)
+        mar = mouth_aspect_ratio(mesh)
         track = self._tracks.get(head.id)
         if track is None:
             track = self._tracks[head.id] = TrackSignals(
