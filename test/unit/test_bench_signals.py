@@ -23,7 +23,7 @@ def test_bench_signals_prints_the_cost_with_its_baseline(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Driver-monitoring signals, one face" in done.stdout
     result = json.loads(out.read_text())
-    assert 0 < result["signals_ms"] < result["estimator_ms"]
+    assert 0 < result["signals_ms"] < result["estimator_ms"] < result["trg_extra_ms"] * 3
     assert result["blendshapes_runtime"] == "litert" and result["blendshapes_ms"] > 0
-    ratio = result["trg_extra_ms"] / result["estimator_ms"]
+    ratio = result["landmarker_ms"] / result["estimator_ms"]
     assert result["trg_extra_ratio"] == ratio and 0.2 < ratio < 3.0
