@@ -3,7 +3,8 @@
 Usage: publisher.py IMAGE.npy FX RATE_HZ SECONDS [FRAME_ID] [--jitter PX] [--compressed]
                     [--ros-args ...]
 
-FX is a focal length in px, or a file holding one (re-read every frame, so a test can change
+IMAGE.npy holds one (H, W, 3) image or a clip (N, H, W, 3) played in a loop. FX is a focal
+length in px, or a file holding one (re-read every frame, so a test can change
 the intrinsics while the camera runs). ``--jitter PX`` shifts every other frame by PX pixels,
 so that raw and smoothed poses differ.
 """
@@ -47,7 +48,8 @@ def main() -> None:
     parser.add_argument("--jitter", type=int, default=0)
     parser.add_argument("--compressed", action="store_true", help="JPEG on image/compressed")
     args = parser.parse_args(remove_ros_args()[1:])
-    frames = [np.load(args.image)]
+    loaded = np.load(args.image)
+    frames = list(loaded) if loaded.ndim == 4 else [loaded]
     if args.jitter:
         frames.append(np.roll(frames[0], args.jitter, axis=1))
     rate, seconds = float(args.rate), float(args.seconds)

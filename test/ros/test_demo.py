@@ -198,3 +198,44 @@ def test_a_bag_whose_frames_share_one_stamp_gives_one_row_per_frame(
     assert done.returncode == 0, done.stderr[-3000:]
     assert [int(r["frame"]) for r in rows(out)] == [0, 1, 2]
     assert "sent again" not in done.stderr and "given up" not in done.stderr
+
+
+def test_video_with_signals_writes_their_columns_and_a_timeline(
+    facemesh_model_dir: Path, tmp_path: Path
+) -> None:
+    """A clip of the astronaut, eyes open, then shut for 4 frames (test/unit/face_warps.py),
+    then open: the CSV says when the eyes were closed and counts one blink, the JSON carries
+    the same columns and a timeline PNG lies beside the video."""
+    sys.path.insert(0, str(REPO / "test" / "unit"))
+    from face_warps import close_eyes
+
+    from trg_ros.core.camera import CameraModel
+    from trg_ros.core.detect.blazeface import BlazeFace
+    from trg_ros.core.facemesh.estimator import FaceMeshEstimator
+    from trg_ros.core.pipeline import HeadPosePipeline
+
+    rgb = skimage.data.astronaut()
+    camera = CameraModel.from_fov(512, 512, 60.0)
+    detector = BlazeFace(facemesh_model_dir / "face_detection_full_range.npz")
+    pipeline = HeadPosePipeline(FaceMeshEstimator.from_dir(facemesh_model_dir), detector)
+    shut = close_eyes(rgb, pipeline.process(rgb, camera, 0.0).heads[0].face_landmarks + 0.5)
+    video = tmp_path / "blink.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (512, 512))
+    for frame in [rgb] * 10 + [shut] * 4 + [rgb] * 6:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    out = tmp_path / "out"
+    done = demo(
+        "--video", str(video), "--data-dir", str(facemesh_model_dir), "--out", str(out),
+        "--model", "facemesh", "--fov", "60", "--device", "cpu",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = rows(out)
+    assert len(table) == 20
+    assert [r["eyes_closed"] for r in table] == ["0"] * 10 + ["1"] * 4 + ["0"] * 6
+    assert table[-1]["blink_count"] == "1" and table[14]["blink"] == "1"
+    assert table[12]["gaze_x"] == "" and table[5]["gaze_x"] != ""  # no iris on a shut eye
+    first = json.loads((out / "poses.json").read_text())["poses"][0]
+    assert first["eyes_closed"] == 0 and float(first["ear_r"]) > 0.15
+    timeline = cv2.imread(str(out / "timeline.png"))
+    assert timeline is not None and timeline.shape[1] == 1100

@@ -250,10 +250,14 @@ def test_consumer_follows_a_facemesh_face(launch, consumer, facemesh_model_dir: 
     assert c.left.get("b", answered + 10) < answered + 1.0
 
 
-def test_two_faces_from_trg(node_process, consumer, tmp_path: Path) -> None:
-    """TRG (the parity weights) on two faces: two ids, both with ROI, landmarks and TF; TRG
-    gives no iris points, so the pupils carry confidence 0."""
-    node_process()
+@pytest.mark.parametrize("signals", [False, True])
+def test_two_faces_from_trg(
+    node_process, consumer, tmp_path: Path, facemesh_model_dir: Path, signals: bool
+) -> None:
+    """TRG (the parity weights) on two faces: two ids, both with ROI, landmarks and TF. TRG
+    gives no iris points: without the driver-monitoring signals the pupils carry confidence
+    0; with them (the default) FaceMesh runs on TRG's faces and gives the pupils."""
+    node_process(f"face_signals:={str(signals).lower()}")
     c, _ = consumer(two_faces())
 
     def both() -> bool:
@@ -269,7 +273,8 @@ def test_two_faces_from_trg(node_process, consumer, tmp_path: Path) -> None:
     for face_id, (rois, marks) in faces.items():
         lm = marks[-1]
         assert (lm.width, lm.height) == (1024, 512)
-        assert lm.landmarks[68].c == 0.0 and lm.landmarks[69].c == 0.0
+        pupil = 1.0 if signals else 0.0
+        assert lm.landmarks[68].c == pupil and lm.landmarks[69].c == pupil
         assert all(p.c == 1.0 for p in lm.landmarks[:68])
         assert c.transform(face_id, rois[-1].header.stamp) is not None
         x_min.append(rois[-1].xmin)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from geometry_msgs.msg import Point
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import CameraInfo, RegionOfInterest
 from std_msgs.msg import Header
-from trg_ros.msg import HeadPoseArray
+from trg_ros.msg import FaceSignalsArray, HeadPoseArray
 from visualization_msgs.msg import Marker, MarkerArray
 
+from trg_ros.core.frames import face_pose
+from trg_ros.core.signals.geometry import EyeMeasure
+from trg_ros.core.signals.stage import FaceSignals
+from trg_ros.core.signals.state import TrackSignals
 from trg_ros.core.types import Head
 from trg_ros.ros import cdr, messages
+from trg_ros.ros.signals import gaze_arrows, signals_array
 
 RNG = np.random.default_rng(3)
 
@@ -48,15 +55,20 @@ def test_markers_from_numpy_decode_like_rclpy_markers(mesh: bool) -> None:
     triangles = RNG.integers(0, 468, (50, 3)) if mesh else None
     header = Header(frame_id="cam_optical")
     header.stamp.sec, header.stamp.nanosec = 12, 345
+    gaze = {"a": (np.array([0.0, 0.0, 0.6]), np.array([0.0, 0.0, -1.0]))}
     markers, points = messages.markers(
-        [head("a"), head("b", 468)], ["c"], header, "face_", triangles
+        [head("a"), head("b", 468)], ["c"], header, "face_", triangles, gaze
     )
-    assert len(points) == 2 * (3 if mesh else 2)
+    assert len(points) == 2 * (3 if mesh else 2) + 1
     same_as_rclpy(markers, points, MarkerArray)
     decoded = deserialize_message(cdr.serialize(markers, points), MarkerArray)
     dense = [m for m in decoded.markers if m.type == Marker.POINTS]
     assert [len(m.points) for m in dense] == [1220, 468]
-    assert [m.ns for m in decoded.markers if m.action == Marker.DELETE] == ["face_c"] * 4
+    arrows = [m for m in decoded.markers if m.type == Marker.ARROW and m.action == Marker.ADD]
+    assert [m.ns for m in arrows] == ["face_a"]  # only where the eyes gave a gaze
+    tip = arrows[0].points[1]
+    assert (tip.x, tip.y, tip.z) == pytest.approx((0.0, 0.0, 0.6 - messages.GAZE_ARROW_LENGTH))
+    assert [m.ns for m in decoded.markers if m.action == Marker.DELETE] == ["face_c"] * 5
 
 
 def test_other_field_kinds_round_trip() -> None:
@@ -111,3 +123,44 @@ def test_a_0_1_bag_decodes_the_renamed_field_byte_for_byte() -> None:
     np.testing.assert_array_equal(old.landmarks_3d, np.asarray(msg.dense_points))
     again = deserialize_message(bytes(store.serialize_cdr(old, "trg_ros/msg/HeadPose")), type(msg))
     np.testing.assert_array_equal(again.dense_points, old.landmarks_3d)
+
+
+def test_face_signals_round_trip_and_turn_the_gaze_frame() -> None:
+    nan3 = np.full(3, np.nan)
+    looking = np.array([0.6, 0.0, -0.8])
+    eyes = (
+        EyeMeasure(True, 0.3, True, looking, np.array([0.03, 0.0, 0.6])),
+        EyeMeasure(False, math.nan, False, nan3, nan3),
+    )
+    summary = TrackSignals(60.0, 30.0).update(1.5, 0.3, 0.2, 10.0)
+    face = FaceSignals(
+        "a", eyes, np.array([0.9, np.nan]), looking, np.array([0.03, 0.0, 0.6]), 0.2, 0.1,
+        10.0, "eyes", looking, np.linspace(0, 1, 52, dtype=np.float32), summary,
+    )  # fmt: skip
+    header = Header(frame_id="cam")
+    back = deserialize_message(
+        serialize_message(signals_array({"a": face}, header, True)), FaceSignalsArray
+    )
+    (msg,) = back.faces
+    assert msg.id == "a" and list(msg.eye_valid) == [True, False]
+    assert msg.eye_aspect_ratio[0] == pytest.approx(0.3) and math.isnan(msg.eye_aspect_ratio[1])
+    assert math.isnan(msg.eye_openness[1]) and msg.attention_source == "eyes"
+    assert (msg.gaze.x, msg.gaze.z) == pytest.approx((0.6, -0.8))
+    assert len(msg.blendshapes) == 52 and math.isnan(msg.last_blink_onset)
+    no_scores = signals_array({"a": face}, header, False)
+    assert len(no_scores.faces[0].blendshapes) == 0
+    assert list(gaze_arrows({"a": face})) == ["a"]
+    # gaze_<id> follows the eyes: its z axis is the gaze, in the camera frame
+    h = head("a")
+    _, gaze_tf = messages.transforms(h, header, "face_", face.gaze_rotation(h))
+    q = gaze_tf.transform.rotation
+    in_face = quaternion_matrix(q.x, q.y, q.z, q.w)
+    assert face_pose(h)[0] @ in_face[:, 2] == pytest.approx(looking)
+
+
+def quaternion_matrix(x: float, y: float, z: float, w: float) -> np.ndarray:
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])  # fmt: skip

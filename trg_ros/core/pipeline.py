@@ -16,6 +16,7 @@ from trg_ros.core.camera import CameraModel
 from trg_ros.core.detect.base import Detection, FaceDetector
 from trg_ros.core.estimate import Estimator, FaceQuery
 from trg_ros.core.primary import PrimaryConfig, PrimarySelector
+from trg_ros.core.signals.stage import FaceSignals, SignalConfig, SignalStage
 from trg_ros.core.smoothing import OneEuroConfig, PoseFilter, stamp_problem
 from trg_ros.core.track import Tracker, TrackerConfig
 from trg_ros.core.types import Head
@@ -35,6 +36,8 @@ class PipelineConfig:
         refine_passes: 2 re-crops every face from its pass-1 landmarks and estimates again.
         smoothing: One-Euro filter the pose per track (raw values stay in the result).
         primary: when another face takes over as the primary one (:mod:`.primary`).
+        signals: the driver-monitoring signals' settings (used where the pipeline has a
+            signals stage).
     """
 
     max_faces: int = 8
@@ -45,6 +48,7 @@ class PipelineConfig:
     one_euro: OneEuroConfig = field(default_factory=OneEuroConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     primary: PrimaryConfig = field(default_factory=PrimaryConfig)
+    signals: SignalConfig = field(default_factory=SignalConfig)
 
     def __post_init__(self) -> None:
         if self.max_faces < 1:
@@ -67,6 +71,7 @@ class FrameResult:
     non_finite: int = 0  # faces whose estimate had NaN/inf (dropped, their tracks ended)
     stamp_reset: bool = False  # the stamp went back or jumped: smoothing restarted
     primary: Head | None = None  # the primary face (one of heads), see core.primary
+    signals: dict[str, FaceSignals] = field(default_factory=dict)  # per head id, see core.signals
 
 
 class HeadPosePipeline:
@@ -74,6 +79,7 @@ class HeadPosePipeline:
 
     ``ids`` numbers new face tracks (see :class:`~trg_ros.core.track.Tracker`): give a new
     pipeline of the same stream the old one's counter and no face id is ever reused.
+    ``signals``, where given, adds each face's driver-monitoring signals to the result.
     """
 
     def __init__(
@@ -82,8 +88,10 @@ class HeadPosePipeline:
         detector: FaceDetector | None,
         config: PipelineConfig | None = None,
         ids: Iterator[int] | None = None,
+        signals: SignalStage | None = None,
     ) -> None:
         self.estimator = estimator
+        self.signals = signals
         self.detector = detector
         self._config = config or PipelineConfig()
         self.tracker = Tracker(
@@ -117,6 +125,8 @@ class HeadPosePipeline:
         self._config = config
         self.tracker.config = config.tracker
         self.primary.config = config.primary
+        if self.signals is not None:
+            self.signals.config = config.signals
         for track in self.tracker.tracks:
             if track.pose_filter is not None:
                 track.pose_filter.config = config.one_euro
@@ -194,9 +204,14 @@ class HeadPosePipeline:
         alive = {t.id for t in self.tracker.tracks if t.confirmed(self.config.tracker)}
         lost = sorted(self._alive - alive)
         self._alive = alive
+        signals: dict[str, FaceSignals] = {}
+        if self.signals is not None:
+            t2 = time.perf_counter()
+            out, signals = self.signals.process(image_rgb, out, camera, stamp, lost)
+            timings["signals"] = time.perf_counter() - t2
         primary = self.primary.select(out, alive)
         timings["total"] = time.perf_counter() - t0
-        return FrameResult(out, timings, lost, non_finite, stamp_reset, primary)
+        return FrameResult(out, timings, lost, non_finite, stamp_reset, primary, signals)
 
     def _check_stamp(self, stamp: float) -> bool:
         """Restart every track's smoothing when time does not move forward plausibly;

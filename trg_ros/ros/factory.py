@@ -8,11 +8,13 @@ from dataclasses import dataclass, replace
 
 from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.detect.blazeface import BlazeFace, BlazeFaceConfig
+from trg_ros.core.errors import TRGError
 from trg_ros.core.estimators import load_estimator
 from trg_ros.core.facemesh.config import FaceMeshConfig
 from trg_ros.core.model.config import TRGConfig
 from trg_ros.core.pipeline import HeadPosePipeline, PipelineConfig
 from trg_ros.core.primary import PrimaryConfig
+from trg_ros.core.signals.stage import SignalConfig, SignalStage
 from trg_ros.core.smoothing import OneEuroConfig
 from trg_ros.core.track import TrackerConfig
 from trg_ros.ros.params import NodeParams
@@ -29,6 +31,12 @@ def facemesh_config(p: NodeParams) -> FaceMeshConfig:
 
 def detector_config(p: NodeParams) -> BlazeFaceConfig:
     return BlazeFaceConfig(p.detection_threshold)
+
+
+def signal_config(p: NodeParams) -> SignalConfig:
+    return SignalConfig(
+        p.perclos_window, p.attention_forward, p.attention_threshold_deg, p.gaze_from
+    )
 
 
 def id_prefix_for(setting: str, namespace: str) -> str:
@@ -51,6 +59,7 @@ def pipeline_config(p: NodeParams, namespace: str = "/") -> PipelineConfig:
             min_hits=p.min_hits, max_age=p.max_age, id_prefix=id_prefix_for(p.id_prefix, namespace)
         ),
         primary=PrimaryConfig(p.primary_switch_ratio, p.primary_switch_frames),
+        signals=signal_config(p),
     )
 
 
@@ -118,5 +127,12 @@ def build_pipeline(p: NodeParams, namespace: str, ids: Iterator[int] | None = No
         f"head pose by {estimator.name} on {estimator.device} ({why}); "
         f"faces by BlazeFace ({detector.net.runtime})"
     )
-    pipeline = HeadPosePipeline(estimator, detector, pipeline_config(p, namespace), ids)
+    signals = None
+    if p.face_signals:
+        try:
+            signals = SignalStage.from_dir(files.data_dir, facemesh_config(p), signal_config(p))
+            summary += "; face signals on"
+        except (TRGError, OSError) as e:
+            summary += f"; no face signals ({e})"
+    pipeline = HeadPosePipeline(estimator, detector, pipeline_config(p, namespace), ids, signals)
     return Built(pipeline, summary, unused_parameters(estimator.name, p))

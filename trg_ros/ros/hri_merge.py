@@ -68,9 +68,7 @@ class HriMergeNode(Node):
         self.lists = TrackedLists(timeout)
         self._pub = self.create_publisher(IdsList, "/" + TRACKED, hri_qos())
         self._subs = [
-            self.create_subscription(
-                IdsList, f"/{ns}/{TRACKED}", self._receiver(ns), hri_qos()
-            )
+            self.create_subscription(IdsList, f"/{ns}/{TRACKED}", self._receiver(ns), hri_qos())
             for ns in self.namespaces
         ]
         self._frame_id = ""

@@ -20,7 +20,8 @@ from trg_ros.core.types import Head
 from trg_ros.msg import HeadPose, HeadPoseArray
 from trg_ros.ros import cdr
 
-MARKER_POINTS, MARKER_MESH, MARKER_AXES, MARKER_TEXT = range(4)
+MARKER_POINTS, MARKER_MESH, MARKER_AXES, MARKER_TEXT, MARKER_GAZE = range(5)
+GAZE_ARROW_LENGTH = 0.25  # m
 _LIFETIME = Duration(sec=1)
 AXIS_LENGTH = 0.08  # m
 _AXIS_COLOURS = [ColorRGBA(r=r, g=g, b=b, a=1.0) for r, g, b in np.repeat(np.eye(3), 2, axis=0)]
@@ -70,8 +71,11 @@ def pose_stamped(head: Head, header: Header) -> PoseStamped:
     return PoseStamped(header=header, pose=face_pose_msg(head))
 
 
-def transforms(head: Head, header: Header, prefix: str) -> list[TransformStamped]:
-    """camera -> ``<prefix><id>`` -> ``gaze_<id>`` (REP-155)."""
+def transforms(
+    head: Head, header: Header, prefix: str, gaze: np.ndarray | None = None
+) -> list[TransformStamped]:
+    """camera -> ``<prefix><id>`` -> ``gaze_<id>`` (REP-155); ``gaze``: (3, 3) the gaze
+    frame -> camera rotation where the eyes give it, else the gaze frame follows the head."""
     rotation, origin = face_pose(head)
     face_frame = f"{prefix}{head.id}"
     qx, qy, qz, qw = rotation_to_quaternion(rotation)
@@ -80,7 +84,8 @@ def transforms(head: Head, header: Header, prefix: str) -> list[TransformStamped
         x=float(origin[0]), y=float(origin[1]), z=float(origin[2])
     )
     face.transform.rotation = Quaternion(x=qx, y=qy, z=qz, w=qw)
-    gx, gy, gz, gw = rotation_to_quaternion(GAZE_IN_FACE)
+    in_face = GAZE_IN_FACE if gaze is None else rotation.T @ gaze
+    gx, gy, gz, gw = rotation_to_quaternion(in_face)
     gaze = TransformStamped(child_frame_id=f"gaze_{head.id}")
     gaze.header.stamp, gaze.header.frame_id = header.stamp, face_frame
     gaze.transform.rotation = Quaternion(x=gx, y=gy, z=gz, w=gw)
@@ -100,9 +105,11 @@ def markers(
     header: Header,
     prefix: str,
     triangles: np.ndarray | None,
+    gaze: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[MarkerArray, cdr.Points]:
     """Per face (namespace ``<prefix><id>``): dense points, optional mesh (``triangles`` of
-    ``Head.vertices``), axes, id text; DELETE for every marker of a face that was lost.
+    ``Head.vertices``), axes, id text, and a gaze arrow where ``gaze`` has the face's (origin,
+    unit direction); DELETE for every marker of a face that was lost.
 
     Returns:
         The markers with their point lists left empty, and those points as arrays for
@@ -133,8 +140,14 @@ def markers(
         m.scale.z = 0.04
         m.text = head.id
         out.markers.append(m)
+        if gaze is not None and head.id in gaze:
+            start, direction = gaze[head.id]
+            m = _marker(header, ns, MARKER_GAZE, Marker.ARROW, (1.0, 0.8, 0.1, 1.0))
+            m.scale = Vector3(x=0.006, y=0.012, z=0.02)  # shaft, head diameters; head length
+            points[(id(m), "points")] = np.stack([start, start + GAZE_ARROW_LENGTH * direction])
+            out.markers.append(m)
     for lost in lost_ids:
-        for mid in range(4):
+        for mid in range(MARKER_GAZE + 1):
             out.markers.append(
                 Marker(header=header, ns=f"{prefix}{lost}", id=mid, action=Marker.DELETE)
             )
@@ -147,6 +160,7 @@ def markers_cdr(
     header: Header,
     prefix: str,
     triangles: np.ndarray | None,
+    gaze: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> bytes:
     """:func:`markers`, serialised for ``publisher.publish(bytes)``."""
-    return cdr.serialize(*markers(heads, lost_ids, header, prefix, triangles))
+    return cdr.serialize(*markers(heads, lost_ids, header, prefix, triangles, gaze))

@@ -294,7 +294,15 @@ class HeadPoseNode(LifecycleNode):
         if outputs is None or not self.context.ok():
             return  # deactivated or shutting down while this frame was processed
         t_estimated = time.monotonic()
-        outputs.publish(frame.header, result.heads, result.lost_ids, p, result.primary, frame.rgb)
+        signals = result.signals if pipeline.signals is not None else None
+        outputs.publish(
+            frame.header, result.heads, result.lost_ids, p, result.primary, frame.rgb, signals
+        )
+        if signals is not None:
+            self.status.count("signal_faces", len(signals))
+            self.status.count("signal_blinks", sum(s.summary.blink for s in signals.values()))
+            no_eyes = sum(not any(e.valid for e in s.eyes) for s in signals.values())
+            self.status.count("signal_faces_without_eyes", no_eyes)
         t_published = time.monotonic()
         self.status.processed(t_published - item.at, len(result.heads))
         moments = (item.at, t_start, t_converted, t_estimated, t_published)

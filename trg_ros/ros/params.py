@@ -22,6 +22,7 @@ from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS
 from trg_ros.core.model.config import PRECISIONS, PRINCIPAL_POINT_MODES, TRG_RUNTIMES
 from trg_ros.core.model.files import CHECKPOINTS
+from trg_ros.core.signals.stage import GAZE_FROM
 from trg_ros.core.tflite.runtime import TFLITE_RUNTIMES
 
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
@@ -189,7 +190,37 @@ class NodeParams:
         1024,
     )
 
+    # Driver-monitoring signals (README "Driver-monitoring signals", core/signals).
+    face_signals: bool = _p(
+        True,
+        "publish face_signals (eyes, blinks, PERCLOS, gaze, yawns, attention); with TRG this "
+        "runs the FaceMesh landmarker on the same faces too",
+        live=False,
+    )
+    gaze_from: str = _p(
+        "head",
+        "what attention and the gaze_<id> frame follow: head (the face's forward axis) or eyes "
+        "(the eyes' gaze where the iris is found, else the head)",
+        choices=GAZE_FROM,
+    )
+    attention_forward: tuple = _p(
+        (0.0, 0.0, -1.0),
+        "the attentive direction as a vector in the camera optical frame (default: toward the "
+        "camera); attention is the angle from it",
+    )
+    attention_threshold_deg: float = _p(
+        30.0, "away when the attention angle exceeds this (deg)", 1.0, 180.0
+    )
+    perclos_window: float = _p(60.0, "PERCLOS window (s)", 1.0, 3600.0)
+    publish_blendshapes: bool = _p(True, "fill the 52 blendshape scores in face_signals")
+
     def __post_init__(self) -> None:
+        # ROS hands a double array over as a list or array: keep it as a (hashable) tuple
+        if isinstance(self.attention_forward, list | tuple) or hasattr(
+            self.attention_forward, "typecode"
+        ):
+            forward = tuple(float(v) for v in self.attention_forward)
+            object.__setattr__(self, "attention_forward", forward)
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
             _check_type(f.name, value, f.default)
@@ -215,6 +246,11 @@ class NodeParams:
             raise ValueError(f"image_bit_depth={self.image_bit_depth}: use 0 (auto) or 8..16")
         if self.id_prefix not in ("", "auto") and not self.id_prefix[0].isalpha():
             raise ValueError(f"id_prefix={self.id_prefix!r} must start with a letter")
+        if len(self.attention_forward) != 3 or not any(self.attention_forward):
+            raise ValueError(
+                f"attention_forward={list(self.attention_forward)}: give a non-zero vector "
+                "x, y, z in the camera optical frame"
+            )
         if self.frame_id.startswith("/") or any(c.isspace() for c in self.frame_id):
             raise ValueError(
                 f"frame_id={self.frame_id!r}: a tf2 frame id has no leading '/' and no spaces"
@@ -229,7 +265,13 @@ class NodeParams:
 
 
 # What each Python type is called where ROS users meet it (``ros2 param describe``).
-_KINDS = {bool: "a bool", int: "an integer", float: "a double", str: "a string"}
+_KINDS = {
+    bool: "a bool",
+    int: "an integer",
+    float: "a double",
+    str: "a string",
+    tuple: "a double array",
+}
 
 
 def _kind(value: Any) -> str:
@@ -242,6 +284,8 @@ def _check_type(name: str, value: Any, default: Any) -> None:
     ok = isinstance(value, want) and (want is bool or not isinstance(value, bool))
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         ok = True
+    if want is tuple:  # a double array: ROS gives a list or an array.array
+        ok = isinstance(value, list | tuple) or hasattr(value, "typecode")
     if not ok:
         expected = _KINDS[want]
         raise ValueError(f"{name}={value!r}: wrong type, expected {expected}, got {_kind(value)}")

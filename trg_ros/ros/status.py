@@ -27,7 +27,7 @@ def stage_times(
 
     Args:
         moments: monotonic times it was received, taken up, converted, estimated, published.
-        timings: the pipeline's own (detect, estimate, total).
+        timings: the pipeline's own (detect, estimate, total; signals where it runs them).
         transport: receive wall time minus the image stamp; kept only when plausible (the
             camera stamps wall-clock time and both clocks agree).
     """
@@ -37,7 +37,11 @@ def stage_times(
         "convert": converted - started,
         "detect": timings["detect"],
         "estimate": timings["estimate"],
-        "track": timings["total"] - timings["detect"] - timings["estimate"],
+        "signals": timings.get("signals", 0.0),
+        "track": timings["total"]
+        - timings["detect"]
+        - timings["estimate"]
+        - timings.get("signals", 0.0),
         "publish": published - estimated,
     }
     if 0.0 <= transport < TRANSPORT_PLAUSIBLE:

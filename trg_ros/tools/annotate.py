@@ -10,6 +10,13 @@ from scipy.spatial.transform import Rotation
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.frames import FACE_IN_HEAD
+from trg_ros.tools.signal_rows import (
+    SIGNAL_COLUMNS,
+    SIGNAL_CONVENTIONS,
+    SignalRow,
+    blank_csv,
+    draw_signals,
+)
 
 AXIS_LENGTH = 0.08  # m
 AXIS_COLOURS = ((255, 60, 60), (60, 220, 60), (70, 110, 255))  # RGB for x, y, z
@@ -29,6 +36,7 @@ CSV_COLUMNS = (
     "yaw_deg",
     "pitch_deg",
     "roll_deg",
+    *SIGNAL_COLUMNS,
 )
 CONVENTIONS = (
     "x, y, z, q*: the REP-155 face_<id> frame (origin at the sellion; x out of the face, y to "
@@ -37,7 +45,7 @@ CONVENTIONS = (
     "head -> camera rotation in TRG's head convention (x person's left, y down, z into the "
     "head; FaceMesh's canonical face is expressed in it too), "
     "the convention of the TRG paper's evaluation; all zero when the face looks straight into "
-    "the camera."
+    "the camera. " + SIGNAL_CONVENTIONS
 )
 
 
@@ -55,6 +63,7 @@ class FaceRow:
     box: np.ndarray  # (4,) px
     landmarks_2d: np.ndarray  # (68, 2) px
     vertices: np.ndarray | None  # (N, 3) m: TRG 1220, FaceMesh 468
+    signals: SignalRow | None = None  # driver-monitoring signals, where the node gave them
 
     def euler(self) -> np.ndarray:
         r_face = Rotation.from_quat(self.quaternion).as_matrix()
@@ -70,13 +79,15 @@ class FaceRow:
             *(f"{v:.5f}" for v in self.position),
             *(f"{v:.6f}" for v in self.quaternion),
             *(f"{v:.2f}" for v in self.euler()),
+            *(self.signals.csv() if self.signals is not None else blank_csv()),
         ]
 
 
 def draw(
     rgb: np.ndarray, faces: list[FaceRow], camera: CameraModel, triangles: np.ndarray | None = None
 ) -> np.ndarray:
-    """Box, id, 68 landmarks, the face frame's axes and optionally the mesh, on a copy."""
+    """Box, id, 68 landmarks, the face frame's axes, optionally the mesh, and the eye state
+    and gaze where there are signals, on a copy."""
     out = rgb.copy()
     scale = max(1, round(max(out.shape[:2]) / 640))
     for f in faces:
@@ -103,4 +114,6 @@ def draw(
         o = tuple(int(c) for c in np.round(pts[0]))
         for tip, colour in zip(pts[1:], AXIS_COLOURS, strict=True):
             cv2.line(out, o, tuple(int(c) for c in np.round(tip)), colour, 2 * scale, cv2.LINE_AA)
+        if f.signals is not None:
+            draw_signals(out, f.signals, camera, f.box, scale)
     return out

@@ -30,6 +30,7 @@ FACE_LANDMARKER = Asset(
         Member(
             "face_blendshapes.tflite",
             "4f36dded049db18d76048567439b2a7f58f1daabc00d78bfe8f3ad396a2d2082",
+            (TORCH_CONVERSION,),
         ),
     ),
     fallback=Packed(

@@ -3,7 +3,8 @@
 The conversion runs once (at asset install); loading reads the ``.npz`` back. Supported ops
 are those MediaPipe's BlazeFace and FaceMesh v2 use: CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU,
 PRELU, LOGISTIC, MAX_POOL_2D, channel PAD, RESIZE_BILINEAR and RESHAPE, with DEQUANTIZE folded
-into float32 constants.
+into float32 constants. A graph whose input is no image (not 4-D) is converted by
+:mod:`.sequence` instead.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trg_ros.core.tflite.reader import Graph, TFLiteError, read_graph
+from trg_ros.core.tflite.sequence import SequenceNet, sequence_layers
 
 SAME, VALID = 0, 1
 
@@ -109,6 +111,8 @@ def graph_to_layers(graph: Graph) -> tuple[list[dict[str, Any]], dict[str, np.nd
 class ConvertedNet(nn.Module):
     """Runs converted layers in NCHW; outputs are returned in the TFLite (NHWC) layout."""
 
+    layout = "nchw"  # the input is permuted from NHWC by the caller
+
     def __init__(
         self, layers: list[dict[str, Any]], inputs: list[int], outputs: list[int]
     ) -> None:
@@ -195,18 +199,27 @@ class ConvertedNet(nn.Module):
 def convert_tflite(tflite: Path, out: Path) -> None:
     """Convert a ``.tflite`` file into the ``.npz`` that :func:`load_converted` reads."""
     graph = read_graph(Path(tflite).read_bytes())
-    layers, weights = graph_to_layers(graph)
-    meta = json.dumps({"layers": layers, "inputs": graph.inputs, "outputs": graph.outputs})
+    image = len(graph.tensors[graph.inputs[0]].shape) == 4
+    layers, weights = graph_to_layers(graph) if image else sequence_layers(graph)
+    meta = json.dumps(
+        {
+            "layers": layers,
+            "inputs": graph.inputs,
+            "outputs": graph.outputs,
+            "layout": ConvertedNet.layout if image else SequenceNet.layout,
+        }
+    )
     tmp = out.with_suffix(".tmp.npz")
     np.savez(tmp, __graph__=np.array(meta), **weights)
     tmp.replace(out)
 
 
-def load_converted(path: Path) -> ConvertedNet:
+def load_converted(path: Path) -> ConvertedNet | SequenceNet:
     """Build the PyTorch module from a converted ``.npz`` (no pickle involved)."""
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["__graph__"]))
         weights = {k: z[k] for k in z.files if k != "__graph__"}
-    net = ConvertedNet(meta["layers"], meta["inputs"], meta["outputs"])
+    kind = SequenceNet if meta.get("layout") == SequenceNet.layout else ConvertedNet
+    net = kind(meta["layers"], meta["inputs"], meta["outputs"])
     net.load_weights(weights)
     return net.eval()

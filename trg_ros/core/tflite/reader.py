@@ -16,7 +16,7 @@ import numpy as np
 
 from trg_ros.core.errors import TRGError
 
-# BuiltinOperator codes used by image CNNs we convert.
+# BuiltinOperator codes used by the networks we convert (image CNNs, the blendshape mixer).
 OPCODES = {
     0: "ADD",
     2: "CONCATENATION",
@@ -26,10 +26,21 @@ OPCODES = {
     14: "LOGISTIC",
     17: "MAX_POOL_2D",
     19: "RELU",
+    18: "MUL",
     22: "RESHAPE",
     23: "RESIZE_BILINEAR",
     34: "PAD",
+    39: "TRANSPOSE",
+    40: "MEAN",
+    41: "SUB",
+    42: "DIV",
+    45: "STRIDED_SLICE",
     54: "PRELU",
+    59: "NEG",
+    74: "SUM",
+    75: "SQRT",
+    76: "RSQRT",
+    99: "SQUARED_DIFFERENCE",
 }
 # TensorType -> numpy dtype.
 DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 9: np.int8}
@@ -66,6 +77,18 @@ _OPTIONS = {
     "ADD": {0: ("activation", "b")},
     "RESIZE_BILINEAR": {2: ("align_corners", "?"), 3: ("half_pixel_centers", "?")},
     "CONCATENATION": {0: ("axis", "i"), 1: ("activation", "b")},
+    "MUL": {0: ("activation", "b")},
+    "SUB": {0: ("activation", "b")},
+    "DIV": {0: ("activation", "b")},
+    "MEAN": {0: ("keep_dims", "?")},
+    "SUM": {0: ("keep_dims", "?")},
+    "STRIDED_SLICE": {
+        0: ("begin_mask", "i"),
+        1: ("end_mask", "i"),
+        2: ("ellipsis_mask", "i"),
+        3: ("new_axis_mask", "i"),
+        4: ("shrink_axis_mask", "i"),
+    },
 }
 
 

@@ -106,8 +106,9 @@ class TFLiteNetwork:
         log.log(level, "%s runs with %s (%s): %s", tflite.stem, self.runtime, where, reason)
 
     def run(self, inputs: np.ndarray) -> list[np.ndarray]:
-        """(B, H, W, C) float32 inputs, B >= 1 -> the graph's outputs in the TFLite layout,
-        batch first, in the graph's output order."""
+        """(B, ...) float32 inputs (images: (B, H, W, C)), B >= 1 -> the graph's outputs in the
+        TFLite layout, batch first (a graph whose outputs drop the batch axis runs one input
+        at a time, its outputs concatenated), in the graph's output order."""
         if len(inputs) == 0:
             raise ValueError("run() needs at least one input")
         x = np.ascontiguousarray(inputs, np.float32)
@@ -118,8 +119,11 @@ class TFLiteNetwork:
 
         assert self._torch is not None
         with torch.inference_mode():
-            # NHWC numpy memory is already the channels-last layout of an NCHW tensor.
-            t = torch.from_numpy(x).permute(0, 3, 1, 2).to(str(self.device))
+            t = torch.from_numpy(x)
+            if self._torch.layout == "nchw":  # image CNNs (see tflite.convert)
+                # NHWC numpy memory is already the channels-last layout of an NCHW tensor.
+                t = t.permute(0, 3, 1, 2)
+            t = t.to(str(self.device))
             return [np.ascontiguousarray(y.float().cpu().numpy()) for y in self._torch(t)]
 
     def _run_litert(self, x: np.ndarray) -> list[np.ndarray]:
@@ -141,7 +145,8 @@ class TFLiteNetwork:
 
     def _interpreter(self, batch: int) -> Any:
         """The interpreter for ``batch`` inputs; falls back to one at a time for a graph whose
-        outputs do not follow the batch (a RESHAPE with a fixed shape, as in BlazeFace)."""
+        outputs do not follow the batch (a RESHAPE with a fixed shape, as in BlazeFace) or
+        that cannot be resized at all (the blendshape network)."""
         if not self._batchable:
             batch = 1
         if batch not in self._interpreters:
@@ -151,9 +156,15 @@ class TFLiteNetwork:
             if batch > 1:
                 shape = list(it.get_input_details()[0]["shape"])
                 it.resize_tensor_input(it.get_input_details()[0]["index"], [batch, *shape[1:]])
-            it.allocate_tensors()
-            if any(d["shape"][0] != batch for d in it.get_output_details()):
-                self._batchable = False
-                return self._interpreter(1)
+                try:
+                    it.allocate_tensors()
+                    resized = all(d["shape"][0] == batch for d in it.get_output_details())
+                except RuntimeError:
+                    resized = False
+                if not resized:
+                    self._batchable = False
+                    return self._interpreter(1)
+            else:
+                it.allocate_tensors()
             self._interpreters[batch] = it
         return self._interpreters[batch]

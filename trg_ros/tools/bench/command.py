@@ -44,6 +44,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="fresh node processes per model after the cold start (the median is the figure)",
     )
     p.add_argument(
+        "--signals",
+        action="store_true",
+        help="only the driver-monitoring signals: ms per face on the CPU, with their baseline",
+    )
+    p.add_argument(
         "--hri",
         action="store_true",
         help="only the ROS4HRI face topics: ms per frame for 1 and 4 faces",
@@ -75,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
     files = model_files(args)
     if args.demo:
         result = demo.demo(files, args)
+    elif args.signals:
+        from trg_ros.tools.bench.signals import signals
+
+        result = signals(files, args.repeats)
     elif args.hri:
         from trg_ros.tools.bench.hri import example_heads, hri_ms
 

@@ -14,6 +14,7 @@ from typing import Any
 from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.device import resolve_device
 from trg_ros.tools.bench import demo, model, node, pipeline, startup, tflite
+from trg_ros.tools.bench import signals as signal_bench
 from trg_ros.tools.bench.hri import hri_ms
 from trg_ros.tools.bench.measure import print_table
 from trg_ros.tools.bench.messages import messages_ms
@@ -53,6 +54,14 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
         one = r["ros4hri"][0]
         note = f"p90 {one['p90_ms']:.2f} ms, roi + landmarks subscribed"
         listed.append(("ROS4HRI topics ms per frame, 1 face", one["ms_per_frame"], 0.5, note))
+    if r.get("signals"):
+        sig = r["signals"]
+        note = f"blendshapes {sig['blendshapes_ms']:.2f} ms ({sig['blendshapes_runtime']})"
+        name = "signals ms per face on FaceMesh's landmarks (CPU)"
+        listed.append((name, sig["signals_ms"], signal_bench.SIGNALS_MS_GOAL, note))
+        note = f"{sig['landmarker_ms']:.2f}/{sig['estimator_ms']:.2f} ms"
+        name = "signals with TRG: extra landmarker / FaceMesh estimator"
+        listed.append((name, sig["trg_extra_ratio"], signal_bench.TRG_EXTRA_RATIO_GOAL, note))
     for name, label in (("trg", "TRG"), ("facemesh", "FaceMesh")):
         up = r["startup"][name]
         note = f"range {up['min_s']:.2f}-{up['max_s']:.2f}, cold {up['cold_s']:.2f} s"
@@ -85,8 +94,7 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 def print_hri(rows: list[dict[str, Any]]) -> None:
     cells = [
-        [r["faces"], f"{r['ms_per_frame']:.3f}", f"{r['p90_ms']:.3f}", r["received"]]
-        for r in rows
+        [r["faces"], f"{r['ms_per_frame']:.3f}", f"{r['p90_ms']:.3f}", r["received"]] for r in rows
     ]
     print_table(
         "ROS4HRI face topics per frame (roi and landmarks subscribed, images not), ms",
@@ -102,6 +110,7 @@ def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     result["detector"] = tflite.detector(files, args)["detector"]
     result["facemesh"] = tflite.facemesh(files.data_dir, args.repeats, device, (1,))["facemesh"]
     result["facemesh_estimate_ms"] = tflite.facemesh_estimate_ms(files, device, args.repeats)
+    result["signals"] = signal_bench.signals(files, args.repeats)
     pipe = pipeline.pipeline(files, args)
     heads = pipe.pop("heads_by_faces")
     result["machine"], result["pipeline"] = pipe["machine"], pipe["rows"]

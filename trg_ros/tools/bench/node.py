@@ -25,7 +25,7 @@ from trg_ros.core.catalogue import ModelFiles
 from trg_ros.tools.bench.inputs import faces_frame
 from trg_ros.tools.bench.measure import print_table, summary
 
-STAGES = ("transport", "queue", "convert", "detect", "estimate", "track", "publish")
+STAGES = ("transport", "queue", "convert", "detect", "estimate", "signals", "track", "publish")
 
 
 @dataclass

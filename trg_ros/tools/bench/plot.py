@@ -18,6 +18,7 @@ COLOURS = {  # BGR
     "convert": (200, 160, 80),
     "detect": (80, 170, 230),
     "estimate": (90, 90, 220),
+    "signals": (60, 200, 230),
     "track": (200, 120, 200),
     "publish": (120, 200, 120),
     "return": (230, 200, 200),
@@ -70,6 +71,6 @@ def stage_bars(result: dict[str, Any], path: Path) -> None:
     for stage, colour in COLOURS.items():
         cv2.rectangle(img, (x, y), (x + 18, y + 18), colour, -1)
         cv2.putText(img, stage, (x + 24, y + 15), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-        x += 30 + 11 * len(stage)
+        x += 26 + 11 * len(stage)
     if not cv2.imwrite(str(path), img):
         raise OSError(f"cannot write {path}")

@@ -209,7 +209,7 @@ def _play_offline(
                 in_a_row = 0
                 flow.answered(key, answer[1])
                 pending.popleft()
-                output.add(first, frame.rgb, camera, frame.stamp, answer[0])
+                output.add(first, frame.rgb, camera, frame.stamp, answer[0], answer[2])
                 bar.update(1)
                 continue
             if flow.expired(key):
@@ -255,7 +255,7 @@ def _play_live(
             missed += 1
             log.warning("no answer from the node for frame %d (%d so far)", index, missed)
             continue
-        output.add(index, frame.rgb, camera, frame.stamp, answer[0])
+        output.add(index, frame.rgb, camera, frame.stamp, answer[0], answer[2])
     return started, missed
 
 

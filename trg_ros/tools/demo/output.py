@@ -16,9 +16,15 @@ from trg_ros.core.errors import TRGError
 from trg_ros.tools.annotate import CONVENTIONS, CSV_COLUMNS, FaceRow, draw
 from trg_ros.tools.demo.background import InOrder
 from trg_ros.tools.demo.player import FRAME_ID
+from trg_ros.tools.demo.timeline import write_timeline
+from trg_ros.tools.signal_rows import SignalRow
 
 
-def rows_from(msg: Any, stamp: float, index: int, with_3d: bool) -> list[FaceRow]:
+def rows_from(
+    msg: Any, stamp: float, index: int, with_3d: bool, signals: Any = None
+) -> list[FaceRow]:
+    """The rows of one ``heads`` message and, where given, its ``face_signals`` one."""
+    by_id = {f.id: SignalRow.from_msg(f) for f in signals.faces} if signals is not None else {}
     rows = []
     for h in msg.heads:
         p, q = h.pose.position, h.pose.orientation
@@ -39,6 +45,7 @@ def rows_from(msg: Any, stamp: float, index: int, with_3d: bool) -> list[FaceRow
                 np.asarray(h.box, float),
                 np.asarray(h.landmarks_2d, float).reshape(-1, 2),
                 verts,
+                by_id.get(h.id),
             )
         )
     return rows
@@ -60,8 +67,16 @@ class Output:
         self.frames = 0
         self._background = None if show else InOrder(self._write)
 
-    def add(self, index: int, rgb: np.ndarray, camera: CameraModel, stamp: float, msg: Any):
-        faces = rows_from(msg, stamp, index, self._mesh)
+    def add(
+        self,
+        index: int,
+        rgb: np.ndarray,
+        camera: CameraModel,
+        stamp: float,
+        msg: Any,
+        signals: Any = None,
+    ):
+        faces = rows_from(msg, stamp, index, self._mesh, signals)
         self.rows += faces
         self.frames += 1
         if self._background is not None:
@@ -96,13 +111,16 @@ class Output:
             ) from e
 
     def finish(self) -> None:
-        """Wait for every queued frame, close the video and write the tables."""
+        """Wait for every queued frame, close the video and write the tables (and, for a
+        video with signals, the timeline plot)."""
         try:
             if self._background is not None:
                 self._background.drain()
         finally:
             self.close()
         self._write_tables()
+        if self._video and any(r.signals is not None for r in self.rows):
+            write_timeline(self.rows, self.out / "timeline.png")
 
     def close(self) -> None:
         if self._background is not None:

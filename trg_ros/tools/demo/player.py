@@ -36,7 +36,8 @@ def offline_parameters() -> list[Any]:
 
 
 class Player:
-    """Publishes Image + CameraInfo with real stamps and collects the node's ``heads``.
+    """Publishes Image + CameraInfo with real stamps and collects the node's ``heads`` (and
+    ``face_signals``).
 
     ``offline``: reliable publishers, for a node started with :func:`offline_parameters`;
     otherwise sensor-data QoS, as a live camera driver publishes.
@@ -48,7 +49,7 @@ class Player:
         from rclpy.qos import QoSProfile, qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, Image
 
-        from trg_ros.msg import HeadPoseArray
+        from trg_ros.msg import FaceSignalsArray, HeadPoseArray
         from trg_ros.ros.node import HeadPoseNode
 
         self.context = rclpy.Context()
@@ -62,7 +63,10 @@ class Player:
         self.arrivals: dict[Key, float] = {}  # monotonic s each answer came
         self._done: set[Key] = set()  # handled or given up: later answers are ignored
         self.cond = threading.Condition()
+        self.signals: dict[Key, Any] = {}
+        self._with_signals = False  # set on start: whether the node publishes face_signals
         self.player.create_subscription(HeadPoseArray, "heads", self._on_heads, 50)
+        self.player.create_subscription(FaceSignalsArray, "face_signals", self._on_signals, 50)
         # One thread, as ``trg-ros node`` spins: the callbacks only hand frames over, and
         # rclpy's MultiThreadedExecutor took most of a core of two (the demo ran at half speed).
         self.executor = SingleThreadedExecutor(context=self.context)
@@ -82,6 +86,7 @@ class Player:
         if self.node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
             raise TRGError(self.node.configure_error or "the node failed to configure")
         assert self.node.pipeline is not None
+        self._with_signals = self.node.pipeline.signals is not None
         if self.node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
             raise TRGError("the node failed to activate (its log above says why)")
         self.thread.start()
@@ -103,6 +108,14 @@ class Player:
                 return  # a late duplicate (a frame sent again that was only slow)
             self.results[key] = msg
             self.arrivals[key] = time.monotonic()
+            self.cond.notify_all()
+
+    def _on_signals(self, msg: Any) -> None:
+        key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        with self.cond:
+            if key in self._done:
+                return
+            self.signals[key] = msg
             self.cond.notify_all()
 
     def prime(self, camera: CameraModel, stamp: float, timeout: float = 5.0) -> bool:
@@ -142,14 +155,19 @@ class Player:
         info.d = (camera.dist.tolist() + [0.0] * 5)[: max(5, camera.dist.size)]
         return info
 
-    def wait(self, key: Key, timeout: float) -> tuple[Any, float] | None:
-        """The answer to ``key`` (taken out; later answers to it are ignored) and when it
-        came, or None after ``timeout`` seconds."""
+    def wait(self, key: Key, timeout: float) -> tuple[Any, float, Any] | None:
+        """The answer to ``key`` (taken out; later answers to it are ignored): its ``heads``,
+        when they came and its ``face_signals`` (None where the node publishes none), or None
+        after ``timeout`` seconds."""
+
+        def done() -> bool:
+            return key in self.results and (not self._with_signals or key in self.signals)
+
         with self.cond:
-            if not self.cond.wait_for(lambda: key in self.results, timeout):
+            if not self.cond.wait_for(done, timeout):
                 return None
             self._done.add(key)
-            return self.results.pop(key), self.arrivals.pop(key)
+            return self.results.pop(key), self.arrivals.pop(key), self.signals.pop(key, None)
 
     def answered(self, key: Key) -> bool:
         with self.cond:
@@ -161,6 +179,7 @@ class Player:
             self._done.add(key)
             self.results.pop(key, None)
             self.arrivals.pop(key, None)
+            self.signals.pop(key, None)
 
     def close(self) -> None:
         """Stop spinning, then free node, player and context, each step whatever the one

@@ -1,0 +1,267 @@
+"""Driver-monitoring signals on real faces (scikit-image's astronaut, the face_recognition
+portraits): the blendshape network against litert's reference kernels, and the signals on the
+same faces warped to closed eyes or moved irises (test/unit/face_warps.py), mirrored, over a
+clip of open and closed frames, and for heads that come without FaceMesh points (TRG); and
+the end-to-end blendshapes against MediaPipe's own Face Landmarker (the ``mediapipe`` wheel in
+its own venv, test/oracle/mediapipe_blendshapes.py) on the same images."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from face_warps import close_eyes, move_irises
+
+from trg_ros.core.camera import CameraModel
+from trg_ros.core.detect.blazeface import BlazeFace
+from trg_ros.core.facemesh.estimator import FaceMeshEstimator
+from trg_ros.core.pipeline import HeadPosePipeline
+from trg_ros.core.signals.blendshapes import (
+    BLENDSHAPE_NAMES,
+    EYE_BLINK_LEFT,
+    EYE_BLINK_RIGHT,
+    JAW_OPEN,
+    BlendshapeNet,
+    network_input,
+)
+from trg_ros.core.signals.stage import FaceSignals, SignalConfig, SignalStage
+from trg_ros.core.types import Head
+
+EYES_FACES = ("astronaut", "biden.jpg", "obama.jpg")
+REPO = Path(__file__).resolve().parents[2]
+ORACLE_PYTHON = Path(os.environ.get("TRG_ORACLE_PYTHON", REPO / ".venv-oracle" / "bin" / "python"))
+# The blendshapes that must agree with MediaPipe's where both pipelines' landmarks agree, and
+# how closely: the network amplifies the two pipelines' landmark differences (NME 0.7-0.9 %
+# here) to up to 0.06 in eyeBlink (measured: 0.015-0.059), over the 0.05 first hoped for.
+CHECKED = [EYE_BLINK_LEFT, EYE_BLINK_RIGHT, JAW_OPEN]
+END_TO_END_ATOL = 0.08
+
+
+@pytest.fixture(scope="module")
+def estimator(facemesh_dir: Path) -> FaceMeshEstimator:
+    return FaceMeshEstimator.from_dir(facemesh_dir)
+
+
+@pytest.fixture(scope="module")
+def stage(facemesh_dir: Path) -> SignalStage:
+    return SignalStage.from_dir(facemesh_dir, config=SignalConfig(gaze_from="eyes"))
+
+
+@pytest.fixture(scope="module")
+def faces(portraits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    chosen = {"astronaut": skimage.data.astronaut()}
+    chosen.update({n: portraits[n] for n in EYES_FACES if n in portraits})
+    assert set(chosen) == set(EYES_FACES)
+    return chosen
+
+
+class Measure:
+    """One image through the pipeline (FaceMesh) and the signals stage."""
+
+    def __init__(self, estimator: FaceMeshEstimator, detector: BlazeFace, stage: SignalStage):
+        self.estimator, self.detector, self.stage = estimator, detector, stage
+
+    def __call__(self, rgb: np.ndarray, stamp: float = 0.0) -> tuple[Head, FaceSignals]:
+        camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
+        result = HeadPosePipeline(self.estimator, self.detector).process(rgb, camera, stamp)
+        assert len(result.heads) == 1
+        heads, signals = self.stage.process(rgb, result.heads, camera, stamp)
+        return heads[0], signals[heads[0].id]
+
+
+@pytest.fixture(scope="module")
+def measure(estimator, detector_weights: Path, stage) -> Measure:
+    return Measure(estimator, BlazeFace(detector_weights), stage)
+
+
+@pytest.mark.parametrize("runtime", ["litert", "torch"])
+def test_blendshape_network_matches_the_reference_kernels(
+    runtime: str, facemesh_dir: Path, faces, measure: Measure, tflite_reference
+) -> None:
+    """Both runtimes, litert and the PyTorch conversion (tflite.sequence), against litert's
+    reference kernels, on real faces' landmarks: all faces in one batch."""
+    net = BlendshapeNet.from_dir(facemesh_dir, runtime)
+    assert net.net.runtime == runtime
+    reference = tflite_reference(facemesh_dir / "face_blendshapes.tflite")
+    points = [measure(rgb)[0].face_landmarks for rgb in faces.values()]
+    ours = net.scores(points)
+    for p, got in zip(points, ours, strict=True):
+        reference.set_tensor(reference.get_input_details()[0]["index"], network_input(p)[None])
+        reference.invoke()
+        want = reference.get_tensor(reference.get_output_details()[0]["index"]).reshape(-1)
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", EYES_FACES)
+def test_closed_eyes_flip_the_eye_signals(name: str, faces, measure: Measure) -> None:
+    head, opened = measure(faces[name])
+    _, shut = measure(close_eyes(faces[name], head.face_landmarks + 0.5))
+    for open_eye, shut_eye in zip(opened.eyes, shut.eyes, strict=True):
+        assert open_eye.valid and shut_eye.valid
+        assert shut_eye.ear < 0.5 * open_eye.ear  # closed by the EAR rule (state.CLOSED)
+        assert not shut_eye.gaze_valid  # no iris on a shut eye
+    assert (1 - opened.eye_open < 0.5).all()  # eyeBlink*
+    assert (1 - shut.eye_open >= 0.5).all()
+
+
+@pytest.mark.parametrize(("dx", "dy", "axis", "sign"), [(-0.15, 0, 0, -1), (0.15, 0, 0, 1)])
+def test_moved_irises_turn_the_gaze(
+    dx: float, dy: float, axis: int, sign: int, faces, measure: Measure
+) -> None:
+    for rgb in faces.values():
+        head, before = measure(rgb)
+        _, after = measure(move_irises(rgb, head.face_landmarks + 0.5, dx, dy))
+        assert sign * (after.gaze[axis] - before.gaze[axis]) > 0.01
+        for eye_before, eye_after in zip(before.eyes, after.eyes, strict=True):
+            assert sign * (eye_after.gaze[axis] - eye_before.gaze[axis]) > 0
+
+
+def test_irises_moved_up_turn_the_gaze_up(faces, measure: Measure) -> None:
+    head, before = measure(faces["astronaut"])
+    _, after = measure(move_irises(faces["astronaut"], head.face_landmarks + 0.5, 0, -0.1))
+    assert after.gaze[1] < before.gaze[1]  # image y points down
+
+
+def test_a_mirrored_face_swaps_left_and_right(faces, measure: Measure) -> None:
+    for rgb in faces.values():
+        _, plain = measure(rgb)
+        _, mirrored = measure(np.ascontiguousarray(rgb[:, ::-1]))
+        ears = [e.ear for e in plain.eyes]
+        assert [e.ear for e in mirrored.eyes[::-1]] == pytest.approx(ears, abs=0.03)
+        # the blendshape network is not exactly mirror-symmetric: up to 0.1 apart here
+        assert mirrored.eye_open[::-1] == pytest.approx(plain.eye_open, abs=0.12)
+        assert mirrored.gaze[0] == pytest.approx(-plain.gaze[0], abs=0.06)
+        assert mirrored.gaze[1:] == pytest.approx(plain.gaze[1:], abs=0.06)
+
+
+def test_a_clip_of_open_and_closed_frames_gives_one_blink(
+    faces, estimator, detector_weights: Path, facemesh_dir: Path
+) -> None:
+    rgb = faces["astronaut"]
+    camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
+    stage = SignalStage.from_dir(facemesh_dir)
+    pipeline = HeadPosePipeline(estimator, BlazeFace(detector_weights), signals=stage)
+    first = pipeline.process(rgb, camera, 0.0)
+    shut = close_eyes(rgb, first.heads[0].face_landmarks + 0.5)
+    frames = [rgb] * 6 + [shut] * 3 + [rgb] * 3
+    out = [pipeline.process(f, camera, (i + 1) / 10) for i, f in enumerate(frames)]
+    (face_id,) = out[-1].signals
+    summaries = [r.signals[face_id].summary for r in out]
+    assert [s.eyes_closed for s in summaries] == [False] * 6 + [True] * 3 + [False] * 3
+    assert summaries[-1].blink_count == 1
+    assert summaries[-1].last_blink_duration == pytest.approx(0.3)
+    assert summaries[-1].last_blink_onset == pytest.approx(0.7)
+    assert "signals" in out[-1].timings
+
+
+def test_heads_without_facemesh_points_get_them_from_the_landmarker(
+    faces, measure: Measure, stage: SignalStage
+) -> None:
+    rgb = faces["biden.jpg"]
+    head, with_points = measure(rgb)
+    camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
+    bare = dataclasses.replace(head, id="t1", face_landmarks=None)  # as TRG gives it
+    heads, signals = stage.process(rgb, [bare], camera, 0.0)
+    assert heads[0].face_landmarks is not None
+    eyes = [e.ear for e in signals["t1"].eyes]
+    assert eyes == pytest.approx([e.ear for e in with_points.eyes], abs=0.03)
+
+
+def mediapipe(images: list[np.ndarray], task: Path, tmp: Path) -> list[dict | None]:
+    """MediaPipe's landmarks and blendshapes of the first face in each image."""
+    if not ORACLE_PYTHON.is_file():
+        pytest.fail(
+            f"no MediaPipe reference venv at {ORACLE_PYTHON}: scripts/dev test creates it "
+            "(requirements/oracle.txt), or set TRG_ORACLE_PYTHON"
+        )
+    np.savez(tmp / "oracle.npz", *images)
+    done = subprocess.run(
+        [str(ORACLE_PYTHON), str(REPO / "test/oracle/mediapipe_blendshapes.py"),
+         str(tmp / "oracle.npz"), str(task)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)["images"]
+
+
+def test_blendshapes_agree_with_mediapipe(
+    faces, measure: Measure, facemesh_dir: Path, tmp_path: Path
+) -> None:
+    """MediaPipe's Face Landmarker on the same open and shut-eyed faces. Our blendshape stage
+    fed MediaPipe's own landmarks gives MediaPipe's 52 scores (the landmark subset, its order
+    and the pixel convention are right); end to end, where the two pipelines' landmarks agree
+    (NME <= 1 % of the inter-ocular distance), eyeBlink* and jawOpen are within
+    ``END_TO_END_ATOL`` of MediaPipe's (the other scores are reported); MediaPipe sees the
+    shut eyes shut and the open ones open."""
+    net = BlendshapeNet.from_dir(facemesh_dir)
+    images, ours = [], []
+    for rgb in faces.values():
+        head, opened = measure(rgb)
+        shut = close_eyes(rgb, head.face_landmarks + 0.5)
+        images += [rgb, shut]
+        ours += [(head, opened, False), (*measure(shut), True)]
+    theirs = mediapipe(images, facemesh_dir / "face_landmarker.task", tmp_path)
+    assert all(ref is not None for ref in theirs), "MediaPipe found no face"
+    names = list(theirs[0]["blendshapes"])
+    assert tuple(names) == BLENDSHAPE_NAMES
+    compared, report = 0, []
+    for (head, signals, shut), ref in zip(ours, theirs, strict=True):
+        want = np.array([ref["blendshapes"][n] for n in names])
+        blink = want[[EYE_BLINK_RIGHT, EYE_BLINK_LEFT]].mean()
+        assert (blink >= 0.5) == shut, f"MediaPipe's eyeBlink {blink:.2f} (shut: {shut})"
+        points = np.array(ref["points"])
+        mp_points = np.column_stack([points, np.zeros(len(points))])
+        np.testing.assert_allclose(net.scores([mp_points])[0], want, atol=2e-3)
+        iod = np.linalg.norm(points[33] - points[263])
+        nme = np.linalg.norm(head.face_landmarks[:, :2] - points, axis=1).mean() / iod
+        diff = np.abs(signals.blendshapes - want)
+        report.append(f"NME {nme:.4f}: checked {diff[CHECKED].max():.3f}, others {diff.max():.3f}")
+        if nme <= 0.01:
+            compared += 1
+            assert diff[CHECKED].max() <= END_TO_END_ATOL, report[-1]
+    print("\n".join(report))
+    assert compared >= len(ours) // 2, report
+
+
+def test_with_trg_the_pipeline_runs_facemesh_for_the_signals(
+    facemesh_model_dir: Path, faces
+) -> None:
+    """The node's own pipeline with TRG as the estimator: the heads are TRG's, and the signals
+    stage fills their FaceMesh points and gives their signals (face_signals on by default)."""
+    from trg_ros.ros.factory import build_pipeline
+    from trg_ros.ros.params import NodeParams
+
+    params = NodeParams(model="trg", data_dir=str(facemesh_model_dir), device="cpu")
+    built = build_pipeline(params, "/")
+    assert "face signals on" in built.summary
+    rgb = faces["astronaut"]
+    camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
+    result = built.pipeline.process(rgb, camera, 0.0)
+    (head,) = result.heads
+    assert head.model == "trg" and head.face_landmarks is not None
+    signals = result.signals[head.id]
+    assert all(e.valid for e in signals.eyes) and len(signals.blendshapes) == 52
+    off = build_pipeline(dataclasses.replace(params, face_signals=False), "/")
+    assert off.pipeline.signals is None and not off.pipeline.process(rgb, camera, 0.0).signals
+
+
+def test_the_facemesh_estimators_mesh_is_the_one_the_stage_would_fit(
+    faces, measure: Measure, stage: SignalStage
+) -> None:
+    """The stage reuses the FaceMesh estimator's metric mesh and rotation instead of fitting
+    them again: the same signals as a fit of its own."""
+    rgb = faces["obama.jpg"]
+    head, _ = measure(rgb)
+    camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
+    fitted = dataclasses.replace(head, id="x1", model="other")  # not reused: fitted afresh
+    reused = dataclasses.replace(head, id="x2")
+    _, signals = stage.process(rgb, [fitted, reused], camera, 0.0)
+    a, b = signals["x1"], signals["x2"]
+    assert [e.ear for e in a.eyes] == pytest.approx([e.ear for e in b.eyes], abs=1e-9)
+    assert a.gaze == pytest.approx(b.gaze, abs=1e-9) and a.mar == pytest.approx(b.mar)
