@@ -79,7 +79,7 @@ def build_parser(tools: bool = True) -> argparse.ArgumentParser:
 
     if not tools:
         return parser
-    from trg_ros.tools import check, evaluate, export
+    from trg_ros.tools import check, evaluate, export, record
     from trg_ros.tools.bench import command as bench
     from trg_ros.tools.demo import command as demo
 
@@ -88,6 +88,7 @@ def build_parser(tools: bool = True) -> argparse.ArgumentParser:
     bench.add_parser(sub)
     evaluate.add_parser(sub)
     export.add_parser(sub)
+    record.add_parser(sub)
     return parser
 
 

@@ -71,6 +71,8 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.tools.annotate",
             "trg_ros.tools.accuracy",
             "trg_ros.tools.fixture",
+            "trg_ros.tools.bag",
+            "trg_ros.tools.record",
         ),
     ),
     (

@@ -26,14 +26,17 @@ from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS
 from trg_ros.tools import sources
+from trg_ros.tools.bag import BagWriter
 from trg_ros.tools.demo.background import prefetch
 from trg_ros.tools.demo.flow import Flow
 from trg_ros.tools.demo.output import Output
 from trg_ros.tools.demo.player import Key, Player, offline_parameters, stamp_key
 from trg_ros.tools.options import add_model_files, model_files
+from trg_ros.tools.record import Recorder, summary
 
 log = logging.getLogger(__name__)
 EXIT_NO_WEIGHTS = 3
+RECORD_SETTLE = 0.3  # s
 LIVE_ANSWER_TIMEOUT = 1.0  # s; a live camera's next frame is worth more than a late answer
 
 
@@ -61,9 +64,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mesh", action="store_true", help="draw the face mesh")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
     p.add_argument("--show", action="store_true", help="show a live window")
+    p.add_argument(
+        "--record", type=Path, metavar="DIR", help="also record a rosbag2/MCAP folder DIR"
+    )
+    p.add_argument(
+        "--record-jpeg", action="store_true", help="record the image as image/compressed"
+    )
     # Tests only: frames (0-based) not published the first time, as if lost on the way.
     p.add_argument("--test-drop-frames", type=int, nargs="+", default=[], help=argparse.SUPPRESS)
     p.set_defaults(func=run)
+
+
+class Recording:
+    """The demo's topics (its camera's and its node's) recorded by :class:`Recorder` on the
+    player's node, so the demo's executor thread delivers them."""
+
+    def __init__(self, player: Player, out: Path, jpeg: bool) -> None:
+        self.out = out
+        self._writer = BagWriter(out)
+        self._recorder = Recorder(player.player, self._writer, jpeg)
+        end = time.monotonic() + 5.0
+        while not self._recorder.matched() and time.monotonic() < end:
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        time.sleep(RECORD_SETTLE)  # the node publishes TF and markers just after heads
+        self._recorder.close()
+        counts = self._writer.close()
+        print(f"recorded {sum(counts.values())} messages to {self.out}: {summary(counts)}")
 
 
 class Intrinsics:
@@ -122,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     player = Player(params + ([] if live else offline_parameters()), offline=not live)
     output: Output | None = None
+    recording: Recording | None = None
     try:
         try:
             estimator = player.start()
@@ -131,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
             )
             return EXIT_NO_WEIGHTS
         print(f"head pose by {estimator.name}")
+        if args.record:
+            recording = Recording(player, args.record, args.record_jpeg)
         video = args.image is None and (args.video or args.bag or args.camera is not None)
         triangles = estimator.triangles if args.mesh else None
         output = Output(args.out, bool(video), triangles, args.mesh, args.show)
@@ -141,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if output is not None:
             output.close()
+        if recording is not None:
+            recording.close()
         player.close()
         close = getattr(frames, "close", None)
         if close is not None:
