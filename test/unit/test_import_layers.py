@@ -73,6 +73,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.tools.fixture",
             "trg_ros.tools.bag",
             "trg_ros.tools.record",
+            "trg_ros.tools.view",
         ),
     ),
     (
@@ -114,6 +115,7 @@ ROOTS = (
     "trg_ros.ros",
     "trg_ros.tools",
     "trg_ros.tools.demo",
+    "trg_ros.tools.view",
     "trg_ros.tools.bench",
     "trg_ros.tools.gpu",
 )

@@ -33,6 +33,9 @@ from trg_ros.tools.demo.output import Output
 from trg_ros.tools.demo.player import Key, Player, offline_parameters, stamp_key
 from trg_ros.tools.options import add_model_files, model_files
 from trg_ros.tools.record import Recorder, summary
+from trg_ros.tools.view.command import add_view_options, url
+from trg_ros.tools.view.live import LiveView
+from trg_ros.tools.view.scene import Scene
 
 log = logging.getLogger(__name__)
 EXIT_NO_WEIGHTS = 3
@@ -64,6 +67,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mesh", action="store_true", help="draw the face mesh")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
     p.add_argument("--show", action="store_true", help="show a live window")
+    p.add_argument("--view", action="store_true", help="serve a live 3-D view in the browser")
+    add_view_options(p)
     p.add_argument(
         "--record", type=Path, metavar="DIR", help="also record a rosbag2/MCAP folder DIR"
     )
@@ -146,11 +151,12 @@ def run(args: argparse.Namespace) -> int:
         Parameter("checkpoint", value=args.checkpoint),
         Parameter("device", value=args.device),
         Parameter("camera_info_timeout", value=10.0),
-        Parameter("publish_dense_points", value=bool(args.mesh)),
+        Parameter("publish_dense_points", value=bool(args.mesh or args.view)),
     ]
     player = Player(params + ([] if live else offline_parameters()), offline=not live)
     output: Output | None = None
     recording: Recording | None = None
+    view: LiveView | None = None
     try:
         try:
             estimator = player.start()
@@ -163,13 +169,20 @@ def run(args: argparse.Namespace) -> int:
         if args.record:
             recording = Recording(player, args.record, args.record_jpeg)
         video = args.image is None and (args.video or args.bag or args.camera is not None)
-        triangles = estimator.triangles if args.mesh else None
-        output = Output(args.out, bool(video), triangles, args.mesh, args.show)
+        triangles = estimator.triangles if args.mesh or args.view else None
+        if args.view:
+            view = LiveView(Scene(args.host, args.port, triangles), args.max_rate)
+            print(f"view at {url(view.scene, args.host)}", flush=True)
+        output = Output(args.out, bool(video), triangles, args.mesh, args.show, view)
         play = _play_live if live else _play_offline
         started, missed = play(player, frames, total, Intrinsics(args), output, args)
         output.finish()
         elapsed = time.monotonic() - started if started is not None else 0.0
+        if view is not None:
+            _keep_serving(view, args.host)
     finally:
+        if view is not None:
+            view.close()
         if output is not None:
             output.close()
         if recording is not None:
@@ -186,6 +199,21 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {missed} frames without an answer)" if missed else ")")
     )
     return 0
+
+
+def _keep_serving(view: LiveView, host: str) -> None:
+    """The input is done; the browser keeps its last frame until Ctrl-C (or SIGTERM)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"input done; the view stays at {url(view.scene, host)} (Ctrl-C to quit)", flush=True)
+    try:
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
 
 
 def _play_offline(

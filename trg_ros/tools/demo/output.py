@@ -13,55 +13,38 @@ import numpy as np
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import TRGError
-from trg_ros.tools.annotate import CONVENTIONS, CSV_COLUMNS, FaceRow, draw
+from trg_ros.tools.annotate import CONVENTIONS, CSV_COLUMNS, FaceRow, draw, rows_from
 from trg_ros.tools.demo.background import InOrder
 from trg_ros.tools.demo.player import FRAME_ID
-
-
-def rows_from(msg: Any, stamp: float, index: int, with_3d: bool) -> list[FaceRow]:
-    rows = []
-    for h in msg.heads:
-        p, q = h.pose.position, h.pose.orientation
-        verts = (
-            np.asarray(h.dense_points, float).reshape(-1, 3)
-            if with_3d and len(h.dense_points)
-            else None
-        )
-        rows.append(
-            FaceRow(
-                stamp,
-                index,
-                h.id,
-                h.model,
-                h.score,
-                np.array([p.x, p.y, p.z]),
-                np.array([q.x, q.y, q.z, q.w]),
-                np.asarray(h.box, float),
-                np.asarray(h.landmarks_2d, float).reshape(-1, 2),
-                verts,
-            )
-        )
-    return rows
+from trg_ros.tools.view.live import LiveView
+from trg_ros.tools.view.scene import ViewFrame
 
 
 class Output:
     """Draws and writes each answered frame. Drawing and video encoding run on a thread of
     their own (the node works on the next frames meanwhile), except with ``show``: OpenCV's
-    window belongs to the main thread."""
+    window belongs to the main thread. With ``view``, each annotated frame is also offered
+    to the browser view (which drops what it cannot show, so the output never waits)."""
 
     def __init__(
-        self, out: Path, video: bool, triangles: np.ndarray | None, mesh: bool, show: bool
+        self,
+        out: Path,
+        video: bool,
+        triangles: np.ndarray | None,
+        mesh: bool,
+        show: bool,
+        view: LiveView | None = None,
     ) -> None:
         out.mkdir(parents=True, exist_ok=True)
         self.out, self._video, self._triangles, self._mesh = out, video, triangles, mesh
-        self._show = show
+        self._show, self._view = show, view
         self._writer: cv2.VideoWriter | None = None
         self.rows: list[FaceRow] = []
         self.frames = 0
         self._background = None if show else InOrder(self._write)
 
     def add(self, index: int, rgb: np.ndarray, camera: CameraModel, stamp: float, msg: Any):
-        faces = rows_from(msg, stamp, index, self._mesh)
+        faces = rows_from(msg, stamp, index, self._mesh or self._view is not None)
         self.rows += faces
         self.frames += 1
         if self._background is not None:
@@ -71,7 +54,10 @@ class Output:
 
     def _write(self, item: tuple[np.ndarray, list[FaceRow], CameraModel]) -> np.ndarray:
         rgb, faces, camera = item
-        bgr = cv2.cvtColor(draw(rgb, faces, camera, self._triangles), cv2.COLOR_RGB2BGR)
+        annotated = draw(rgb, faces, camera, self._triangles if self._mesh else None)
+        if self._view is not None:
+            self._view.offer(ViewFrame(annotated, camera, faces))
+        bgr = cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR)
         if not self._video:
             cv2.imwrite(str(self.out / "annotated.png"), bgr)
             return bgr
