@@ -42,6 +42,9 @@ PLAUSIBLE = {
     # resend it had before measured 0.07).
     "demo / core frames/s, TRG": (0.15, 1.5),
     "demo / core frames/s, FaceMesh": (0.1, 1.5),
+    # Serving one browser costs something (JPEG, the scene's messages) but neither nothing nor
+    # most of a core (the goal is 10 %); short runs beside the rest of the bench are noisy.
+    "view CPU % of a core, 1 face at 15 Hz, 1 browser": (0.1, 60.0),
 }
 
 
@@ -52,7 +55,7 @@ def test_bench_prints_every_goal_as_a_measured_ratio(
     done = subprocess.run(
         [sys.executable, "-m", "trg_ros.cli", "bench", "--data-dir", str(facemesh_model_dir),
          "--device", "cpu", "--repeats", "3", "--load-seconds", "3", "--startup-runs", "1",
-         "--demo-frames", "30",
+         "--demo-frames", "30", "--view-seconds", "5",
          "--json", str(out_json), "--plot", str(out_png)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )  # fmt: skip

@@ -96,6 +96,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("trg_ros.tools.bench.hri",),
         ("trg_ros.tools.bench.plot",),
         ("trg_ros.tools.bench.demo",),
+        ("trg_ros.tools.bench.view",),
     ),
     (("trg_ros.tools.bench.startup",),),
     (("trg_ros.tools.bench.goals",),),

@@ -49,9 +49,15 @@ def chromium() -> str:
 
 
 class Browser:
-    """One headless Chromium page at ``url`` in a window of ``size`` (w, h) px."""
+    """One headless Chromium page at ``url`` in a window of ``size`` (w, h) px.
 
-    def __init__(self, url: str, size: tuple[int, int] = (1200, 900)) -> None:
+    ``network``: keep the requests (the DevTools events then cost this process some CPU, so
+    the bench leaves them off).
+    """
+
+    def __init__(
+        self, url: str, size: tuple[int, int] = (1200, 900), network: bool = True
+    ) -> None:
         from websockets.sync.client import connect
 
         self._profile = tempfile.mkdtemp(prefix="trg_chromium_")
@@ -76,7 +82,8 @@ class Browser:
         self._loaded = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.call("Network.enable")
+        if network:
+            self.call("Network.enable")
         self.call("Page.enable")
         self.call("Page.navigate", url=url)
         if not self._loaded.wait(30.0):
