@@ -176,3 +176,45 @@ def test_view_draws_the_axes_where_the_pose_projects_them(tmp_path: Path) -> Non
         log.close()
     text = (tmp_path / "view.log").read_text()
     assert re.search(rf"view of /viewed at http://127.0.0.1:{port}", text), text[-2000:]
+
+
+def test_demo_view_shows_the_demos_own_answer(facemesh_model_dir: Path, tmp_path: Path) -> None:
+    """``demo --view``: the browser's side panel gives the face the demo wrote, and the view
+    stays up after the input until the user quits."""
+    import csv
+
+    from trg_ros.tools.view.browser import Browser
+
+    port = free_port()
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trg_ros.cli", "demo", "--model", "facemesh",
+         "--data-dir", str(facemesh_model_dir), "--out", str(out), "--focal", "600",
+         "--view", "--port", str(port)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if "the view stays at" in line:
+                break
+        assert "the view stays at" in lines[-1], "".join(lines)[-3000:]
+        with (out / "poses.csv").open() as f:
+            (row,) = csv.DictReader(ln for ln in f if not ln.startswith("#"))
+        distance = np.linalg.norm([float(row[k]) for k in "xyz"])
+        with Browser(f"http://127.0.0.1:{port}") as browser:
+            end = time.monotonic() + 40
+            while True:
+                text = browser.call("Runtime.evaluate", expression="document.body.innerText")
+                panel = text["result"].get("value", "")
+                if f"facemesh\t{distance:.2f} m" in panel or time.monotonic() > end:
+                    break
+                time.sleep(0.5)
+            assert f"facemesh\t{distance:.2f} m" in panel, panel
+            shot = browser.screenshot()
+            assert (shot.astype(int).sum(axis=2) < 600).mean() > 0.3  # the image is shown
+    finally:
+        proc.terminate()
+        rest = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0, rest[-3000:]
