@@ -22,6 +22,7 @@ from trg_ros.tools.annotate import AXIS_LENGTH, FaceRow
 
 IMAGE_WIDTH = 640  # px; the frustum's image is sent at most this wide (JPEG)
 AXIS_THICKNESS = 5.0  # px on screen
+FRUSTUM_THICKNESS = 2.0  # px on screen
 AXIS_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))  # RGB for x, y, z
 POINT_SIZE = 0.002  # m
 POINT_COLOUR = (235, 235, 235)
@@ -155,6 +156,8 @@ class Scene:
                 image=image,
                 format="jpeg",
                 jpeg_quality=80,
+                thickness=FRUSTUM_THICKNESS,
+                thickness_units="screen",
                 variant="wireframe",
             )
             self._frustum_scale = scale
