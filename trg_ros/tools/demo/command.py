@@ -169,9 +169,10 @@ def run(args: argparse.Namespace) -> int:
         if args.record:
             recording = Recording(player, args.record, args.record_jpeg)
         video = args.image is None and (args.video or args.bag or args.camera is not None)
-        triangles = estimator.triangles if args.mesh or args.view else None
+        triangles = estimator.triangles if args.mesh else None
         if args.view:
-            view = LiveView(Scene(args.host, args.port, triangles), args.max_rate)
+            meshes = {estimator.name: estimator.triangles}
+            view = LiveView(Scene(args.host, args.port, meshes), args.max_rate)
             print(f"view at {url(view.scene, args.host)}", flush=True)
         output = Output(args.out, bool(video), triangles, args.mesh, args.show, view)
         play = _play_live if live else _play_offline

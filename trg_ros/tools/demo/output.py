@@ -54,7 +54,7 @@ class Output:
 
     def _write(self, item: tuple[np.ndarray, list[FaceRow], CameraModel]) -> np.ndarray:
         rgb, faces, camera = item
-        annotated = draw(rgb, faces, camera, self._triangles if self._mesh else None)
+        annotated = draw(rgb, faces, camera, self._triangles)
         if self._view is not None:
             self._view.offer(ViewFrame(annotated, camera, faces))
         bgr = cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR)

@@ -13,7 +13,10 @@ import signal
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from trg_ros.tools.annotate import rows_from
 from trg_ros.tools.view.live import LiveView
@@ -38,8 +41,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ros", action="store_true", required=True, help="the node's topics")
     p.add_argument("--namespace", default="", help="the node's namespace (e.g. /cam1)")
     p.add_argument("--compressed", action="store_true", help="read image/compressed")
+    p.add_argument(
+        "--data-dir", type=Path, help="asset folder with the meshes' triangles (default: cache)"
+    )
     add_view_options(p)
     p.set_defaults(func=run)
+
+
+def meshes_in(data_dir: Path | None) -> dict[str, np.ndarray]:
+    """The triangles of each estimator's dense points found in the asset folder (TRG's
+    1220-vertex mesh, FaceMesh's canonical face); what is missing is shown as points."""
+    from trg_ros.core.catalogue import ModelFiles
+    from trg_ros.core.facemesh.canonical import CanonicalFace
+
+    files = ModelFiles.in_dir(data_dir)
+    paths = {
+        "trg": files.triangles,
+        "facemesh": files.data_dir / CanonicalFace.file_names()["triangles"],
+    }
+    return {m: np.load(p, allow_pickle=False) for m, p in paths.items() if p.is_file()}
 
 
 def url(scene: Scene, host: str) -> str:
@@ -94,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
-    scene = Scene(args.host, args.port)
+    scene = Scene(args.host, args.port, meshes_in(args.data_dir))
     view = LiveView(scene, args.max_rate)
     rclpy.init(args=[])
     node = rclpy.create_node("trg_view", namespace=args.namespace or "")

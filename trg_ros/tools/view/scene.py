@@ -70,10 +70,10 @@ def panel_text(frame: ViewFrame) -> str:
         "|---|---|---|---|---|---|",
     ]
     for f in frame.faces:
-        yaw, pitch, roll = f.euler()
+        yaw, pitch, roll = (round(float(a)) for a in f.euler())  # whole degrees, no "-0"
         lines.append(
             f"| {f.id} | {f.model} | {np.linalg.norm(f.position):.2f} m "
-            f"| {yaw:.0f}° | {pitch:.0f}° | {roll:.0f}° |"
+            f"| {yaw}° | {pitch}° | {roll}° |"
         )
     return "\n".join(lines)
 
@@ -81,18 +81,22 @@ def panel_text(frame: ViewFrame) -> str:
 class Scene:
     """A viser server and what it shows; :meth:`show` replaces the content with a frame.
 
-    ``triangles``: (T, 3) faces of the dense points, for a mesh (None: points only).
+    ``meshes``: per estimator name (``FaceRow.model``), the (T, 3) triangles of its dense
+    points; a face of another model is shown as points.
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 8080, triangles: np.ndarray | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        meshes: dict[str, np.ndarray] | None = None,
     ) -> None:
         import viser
 
         self.server = viser.ViserServer(host=host, port=port, label="trg_ros", verbose=False)
         self.server.scene.set_up_direction("-y")
         self.server.gui.configure_theme(control_layout="floating", show_share_button=False)
-        self._triangles = triangles
+        self._meshes = meshes or {}
         self._panel = self.server.gui.add_markdown("waiting for the first frame")
         self._frustum = None
         self._frustum_scale = 0.0
@@ -198,11 +202,12 @@ class Scene:
         # Dense points are in the camera frame, so they hang off the world, not the head; a
         # node added under a name in use replaces it.
         points = face.vertices.astype(np.float32)
-        if self._triangles is not None and len(self._triangles):
+        triangles = self._meshes.get(face.model)
+        if triangles is not None and len(triangles) and triangles.max() < len(points):
             handles["dense"] = scene.add_mesh_simple(
                 f"/dense/{face.id}",
                 points,
-                self._triangles,
+                triangles,
                 color=MESH_COLOUR,
                 opacity=0.6,
                 side="double",
