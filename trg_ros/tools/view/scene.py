@@ -1,6 +1,6 @@
 """The browser view's 3-D scene (viser): the camera frustum with the latest image, each
-head's axes, dense points (a mesh where the model has triangles), ids, and a side panel
-of per-face figures.
+head's axes and the ray it faces along, dense points (a mesh where the model has
+triangles), ids, and a side panel of per-face figures.
 
 The scene's world is the camera optical frame (x right, y down, z forward, metres), so
 poses go in as the node publishes them; "up" is -y. A browser opens looking through the
@@ -23,6 +23,10 @@ from trg_ros.tools.annotate import AXIS_LENGTH, FaceRow
 IMAGE_WIDTH = 640  # px; the frustum's image is sent at most this wide (JPEG)
 AXIS_THICKNESS = 5.0  # px on screen
 FRUSTUM_THICKNESS = 2.0  # px on screen
+# Where each head points: a ray along the face frame's x (out of the face: the gaze_<id>
+# frame's z), in a colour no axis has.
+RAY_LENGTH = 0.5  # m
+RAY_COLOUR = (255, 215, 0)
 AXIS_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))  # RGB for x, y, z
 POINT_SIZE = 0.002  # m
 POINT_COLOUR = (235, 235, 235)
@@ -191,6 +195,13 @@ class Scene:
                     self._axes_points,
                     self._axes_colours,
                     thickness=AXIS_THICKNESS,
+                    thickness_units="screen",
+                ),
+                "ray": scene.add_line_segments(
+                    f"{name}/ray",
+                    np.array([[[0.0, 0.0, 0.0], [RAY_LENGTH, 0.0, 0.0]]]),
+                    RAY_COLOUR,
+                    thickness=FRUSTUM_THICKNESS,
                     thickness_units="screen",
                 ),
                 "id": scene.add_label(f"{name}/id", face.id, position=(0.0, 0.0, 0.1)),
