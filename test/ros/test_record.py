@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -66,6 +67,20 @@ def test_demo_recording_reads_back_and_replays(facemesh_model_dir: Path, tmp_pat
     types = {t["topic_metadata"]["name"]: t["topic_metadata"]["type"] for t in
              meta["topics_with_message_count"]}  # fmt: skip
     assert types["/heads"] == "trg_ros/msg/HeadPoseArray"
+    # our definitions travel in the file, as the installed .msg files have them
+    from mcap.reader import make_reader
+
+    from trg_ros.tools.bag import installed_msg_files
+
+    with next(bag.glob("*.mcap")).open("rb") as f:
+        schemas = {s.name: s.data.decode() for s in make_reader(f).get_summary().schemas.values()}
+    embedded = schemas["trg_ros/msg/HeadPoseArray"]
+    used = {"HeadPoseArray", *re.findall(r"^MSG: trg_ros/(\w+)$", embedded, re.M)}
+    assert "HeadPose" in used
+    for path in (p for p in installed_msg_files("trg_ros") if p.stem in used):
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                assert line.split("#")[0].strip() in embedded, (path.name, line)
 
     for read in (read_mcap, read_rosbags):
         topics = read(bag)
