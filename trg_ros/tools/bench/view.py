@@ -1,10 +1,10 @@
 """The browser view's CPU cost: the serving process with one Chromium client against the
 same process with none, while one face arrives at 15 Hz.
 
-The process feeds the view as the demo does (a 640x480 image, a moving head with its dense
-points, offered from a thread at the camera's rate); without a client the view shows
-nothing, so the difference is what serving a browser costs. DevTools' network events stay
-off, so the client's driver adds nothing to this process.
+The process feeds the view as the demo does (a 640x480 image, a moving head with a dense
+mesh the size of FaceMesh's, offered from a thread at the camera's rate); without a client
+the view shows nothing, so the difference is what serving a browser costs. DevTools'
+network events stay off, so the client's driver adds nothing to this process.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def _cpu_share(seconds: float) -> float:
 def view_cost(seconds: float = 60.0, rate: float = RATE_HZ) -> dict[str, Any]:
     """CPU % of one core of this process serving the view, with one browser and without."""
     import cv2
+    from scipy.spatial import Delaunay
 
     from trg_ros.tools.view.browser import Browser
     from trg_ros.tools.view.live import LiveView
@@ -62,8 +63,10 @@ def view_cost(seconds: float = 60.0, rate: float = RATE_HZ) -> dict[str, Any]:
     rgb = cv2.resize(sample_image(), (640, 480))
     camera = CameraModel.from_fov(640, 480, 60.0)
     points = np.random.default_rng(0).normal(0.0, 0.03, (468, 3))
+    # a mesh as large as FaceMesh's (468 points, ~900 triangles), as the demo sends it
+    triangles = Delaunay(points[:, :2]).simplices.astype(np.int64)
     port = _free_port()
-    view = LiveView(Scene(port=port), rate)
+    view = LiveView(Scene(port=port, meshes={"facemesh": triangles}), rate)
     stop = threading.Event()
 
     def feed() -> None:
