@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -108,8 +109,7 @@ class Scene:
         self._heads: dict[str, dict] = {}  # id -> its scene handles
         self._lock = threading.Lock()
         self.server.on_client_connect(self._look_through_camera)
-        axes_points, self._axes_colours = axis_segments()
-        self._axes_points = axes_points
+        self._axes_points, self._axes_colours = axis_segments()
 
     @property
     def port(self) -> int:
@@ -118,7 +118,9 @@ class Scene:
     def clients(self) -> int:
         return len(self.server.get_clients())
 
-    def _look_through_camera(self, client) -> None:
+    def _look_through_camera(self, client: Any) -> None:
+        """A browser's camera at the frustum's origin with the camera's vertical field of
+        view: the 3-D heads then fall on the faces in the image."""
         with self._lock:
             camera = self._camera
         if camera is None:
