@@ -1,4 +1,4 @@
-"""The ``trg-ros`` command: assets, node, demo, check, bench, eval, export."""
+"""The ``trg-ros`` command: assets, node, demo, view, record, check, bench, eval, export."""
 
 from __future__ import annotations
 
@@ -79,15 +79,18 @@ def build_parser(tools: bool = True) -> argparse.ArgumentParser:
 
     if not tools:
         return parser
-    from trg_ros.tools import check, evaluate, export
+    from trg_ros.tools import check, evaluate, export, record
     from trg_ros.tools.bench import command as bench
     from trg_ros.tools.demo import command as demo
+    from trg_ros.tools.view import command as view
 
     demo.add_parser(sub)
     check.add_parser(sub)
     bench.add_parser(sub)
     evaluate.add_parser(sub)
     export.add_parser(sub)
+    record.add_parser(sub)
+    view.add_parser(sub)
     return parser
 
 

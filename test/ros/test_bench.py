@@ -46,6 +46,9 @@ PLAUSIBLE = {
     # landmarker runs the same network as the estimator, without its metric pose.
     "signals ms per face on FaceMesh's landmarks (CPU)": (0.05, 10.0),
     "signals with TRG: extra landmarker / FaceMesh estimator": (0.3, 2.0),
+    # Serving one browser costs something (JPEG, the scene's messages) but neither nothing nor
+    # most of a core (the goal is 10 %); short runs beside the rest of the bench are noisy.
+    "view CPU % of a core, 1 face at 15 Hz, 1 browser": (0.1, 60.0),
 }
 
 
@@ -56,7 +59,7 @@ def test_bench_prints_every_goal_as_a_measured_ratio(
     done = subprocess.run(
         [sys.executable, "-m", "trg_ros.cli", "bench", "--data-dir", str(facemesh_model_dir),
          "--device", "cpu", "--repeats", "3", "--load-seconds", "3", "--startup-runs", "1",
-         "--demo-frames", "30",
+         "--demo-frames", "30", "--view-seconds", "5",
          "--json", str(out_json), "--plot", str(out_png)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )  # fmt: skip

@@ -75,6 +75,9 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.tools.annotate",
             "trg_ros.tools.accuracy",
             "trg_ros.tools.fixture",
+            "trg_ros.tools.bag",
+            "trg_ros.tools.record",
+            "trg_ros.tools.view",
         ),
     ),
     (
@@ -98,6 +101,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("trg_ros.tools.bench.plot",),
         ("trg_ros.tools.bench.demo",),
         ("trg_ros.tools.bench.signals",),
+        ("trg_ros.tools.bench.view",),
     ),
     (("trg_ros.tools.bench.startup",),),
     (("trg_ros.tools.bench.goals",),),
@@ -118,6 +122,7 @@ ROOTS = (
     "trg_ros.ros",
     "trg_ros.tools",
     "trg_ros.tools.demo",
+    "trg_ros.tools.view",
     "trg_ros.tools.bench",
     "trg_ros.tools.gpu",
 )

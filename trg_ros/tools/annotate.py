@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -81,6 +82,38 @@ class FaceRow:
             *(f"{v:.2f}" for v in self.euler()),
             *(self.signals.csv() if self.signals is not None else blank_csv()),
         ]
+
+
+def rows_from(
+    msg: Any, stamp: float, index: int, with_3d: bool, signals: Any = None
+) -> list[FaceRow]:
+    """The faces of a ``heads`` message (trg_ros/HeadPoseArray, any reader's type) and, where
+    given, of its ``face_signals`` one."""
+    by_id = {f.id: SignalRow.from_msg(f) for f in signals.faces} if signals is not None else {}
+    rows = []
+    for h in msg.heads:
+        p, q = h.pose.position, h.pose.orientation
+        verts = (
+            np.asarray(h.dense_points, float).reshape(-1, 3)
+            if with_3d and len(h.dense_points)
+            else None
+        )
+        rows.append(
+            FaceRow(
+                stamp,
+                index,
+                h.id,
+                h.model,
+                h.score,
+                np.array([p.x, p.y, p.z]),
+                np.array([q.x, q.y, q.z, q.w]),
+                np.asarray(h.box, float),
+                np.asarray(h.landmarks_2d, float).reshape(-1, 2),
+                verts,
+                by_id.get(h.id),
+            )
+        )
+    return rows
 
 
 def draw(

@@ -53,6 +53,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only the ROS4HRI face topics: ms per frame for 1 and 4 faces",
     )
+    p.add_argument(
+        "--view",
+        action="store_true",
+        help="only the browser view: CPU with one Chromium client against none, 1 face at 15 Hz",
+    )
+    p.add_argument(
+        "--view-seconds",
+        type=float,
+        default=60.0,
+        help="seconds measured with the browser and as many without (the goal uses 60)",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=None)
     p.add_argument(
@@ -84,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
         from trg_ros.tools.bench.signals import signals
 
         result = signals(files, args.repeats)
+    elif args.view:
+        from trg_ros.tools.bench.view import view_cost
+
+        result = {"view": view_cost(args.view_seconds)}
     elif args.hri:
         from trg_ros.tools.bench.hri import example_heads, hri_ms
 

@@ -3,7 +3,8 @@
 Every figure comes with its same-run baseline, and the goals (node latency against the bare
 official-style TRG forward, detector and FaceMesh runtimes, message cost, behaviour under a
 steady camera rate) are printed as measured ratios with their targets; start-up (process
-start -> active) is printed in seconds against its targets.
+start -> active) is printed in seconds against its targets, the browser view's cost in % of
+a core.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from trg_ros.core.catalogue import ModelFiles
 from trg_ros.core.device import resolve_device
-from trg_ros.tools.bench import demo, model, node, pipeline, startup, tflite
+from trg_ros.tools.bench import demo, model, node, pipeline, startup, tflite, view
 from trg_ros.tools.bench import signals as signal_bench
 from trg_ros.tools.bench.hri import hri_ms
 from trg_ros.tools.bench.measure import print_table
@@ -74,6 +75,14 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
             if r["demo"]["frames"] < DEMO_MIN_FRAMES:  # too short a clip to judge the goal by
                 note += f"; {r['demo']['frames']} frames < {DEMO_MIN_FRAMES}: not judged"
             listed.append((f"demo / core frames/s, {label}", run["ratio"], DEMO_GOALS[name], note))
+    if r.get("view"):
+        v = r["view"]
+        note = (
+            f"{v['cpu_with_percent']:.1f} - {v['cpu_without_percent']:.1f} % over "
+            f"{v['seconds']:g} s, {v['shown_hz']:.1f} updates/s"
+        )
+        name = f"view CPU % of a core, 1 face at {v['rate_hz']:g} Hz, 1 browser"
+        listed.append((name, v["cost_percent"], view.GOAL_PERCENT, note))
     for load in r["node"]["trg"].get("load", []):
         if load["hz"] == 30:
             kept = load["answered_hz"] / 30.0
@@ -127,6 +136,7 @@ def run(files: ModelFiles, args: argparse.Namespace) -> dict[str, Any]:
     print_hri(result["ros4hri"])
     result["node"] = node.node_runs(files, args)
     result["demo"] = demo.demo(files, args)
+    result["view"] = view.view_cost(args.view_seconds)
     result["goals"] = goals(result)
     print_table(
         "Goals, measured in this run",

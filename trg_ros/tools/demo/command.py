@@ -26,14 +26,20 @@ from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import TRGError
 from trg_ros.core.estimate import MODELS
 from trg_ros.tools import sources
+from trg_ros.tools.bag import BagWriter
 from trg_ros.tools.demo.background import prefetch
 from trg_ros.tools.demo.flow import GIVE_UP, Flow
 from trg_ros.tools.demo.output import Output
 from trg_ros.tools.demo.player import Key, Player, offline_parameters, stamp_key
 from trg_ros.tools.options import add_model_files, model_files
+from trg_ros.tools.record import Recorder, summary
+from trg_ros.tools.view.command import add_view_options, url
+from trg_ros.tools.view.live import LiveView
+from trg_ros.tools.view.scene import Scene
 
 log = logging.getLogger(__name__)
 EXIT_NO_WEIGHTS = 3
+RECORD_SETTLE = 0.3  # s
 LIVE_ANSWER_TIMEOUT = 1.0  # s; a live camera's next frame is worth more than a late answer
 GIVE_UP_IN_A_ROW = 3  # frames given up one after the other end the demo: the node is stuck
 
@@ -62,9 +68,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mesh", action="store_true", help="draw the face mesh")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
     p.add_argument("--show", action="store_true", help="show a live window")
+    p.add_argument("--view", action="store_true", help="serve a live 3-D view in the browser")
+    add_view_options(p)
+    p.add_argument(
+        "--record", type=Path, metavar="DIR", help="also record a rosbag2/MCAP folder DIR"
+    )
+    p.add_argument(
+        "--record-jpeg", action="store_true", help="record the image as image/compressed"
+    )
     # Tests only: frames (0-based) not published the first time, as if lost on the way.
     p.add_argument("--test-drop-frames", type=int, nargs="+", default=[], help=argparse.SUPPRESS)
     p.set_defaults(func=run)
+
+
+class Recording:
+    """The demo's topics (its camera's and its node's) recorded by :class:`Recorder` on the
+    player's node, so the demo's executor thread delivers them."""
+
+    def __init__(self, player: Player, out: Path, jpeg: bool) -> None:
+        self.out = out
+        self._writer = BagWriter(out)
+        self._recorder = Recorder(player.player, self._writer, jpeg)
+        end = time.monotonic() + 5.0
+        while not self._recorder.matched() and time.monotonic() < end:
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        time.sleep(RECORD_SETTLE)  # the node publishes TF and markers just after heads
+        self._recorder.close()
+        counts = self._writer.close()
+        print(f"recorded {sum(counts.values())} messages to {self.out}: {summary(counts)}")
 
 
 class Intrinsics:
@@ -119,10 +152,12 @@ def run(args: argparse.Namespace) -> int:
         Parameter("checkpoint", value=args.checkpoint),
         Parameter("device", value=args.device),
         Parameter("camera_info_timeout", value=10.0),
-        Parameter("publish_dense_points", value=bool(args.mesh)),
+        Parameter("publish_dense_points", value=bool(args.mesh or args.view)),
     ]
     player = Player(params + ([] if live else offline_parameters()), offline=not live)
     output: Output | None = None
+    recording: Recording | None = None
+    view: LiveView | None = None
     try:
         try:
             estimator = player.start()
@@ -132,16 +167,28 @@ def run(args: argparse.Namespace) -> int:
             )
             return EXIT_NO_WEIGHTS
         print(f"head pose by {estimator.name}")
+        if args.record:
+            recording = Recording(player, args.record, args.record_jpeg)
         video = args.image is None and (args.video or args.bag or args.camera is not None)
         triangles = estimator.triangles if args.mesh else None
-        output = Output(args.out, bool(video), triangles, args.mesh, args.show)
+        if args.view:
+            meshes = {estimator.name: estimator.triangles}
+            view = LiveView(Scene(args.host, args.port, meshes), args.max_rate)
+            print(f"view at {url(view.scene, args.host)}", flush=True)
+        output = Output(args.out, bool(video), triangles, args.mesh, args.show, view)
         play = _play_live if live else _play_offline
         started, missed = play(player, frames, total, Intrinsics(args), output, args)
         output.finish()
         elapsed = time.monotonic() - started if started is not None else 0.0
+        if view is not None:
+            _keep_serving(view, args.host)
     finally:
+        if view is not None:
+            view.close()
         if output is not None:
             output.close()
+        if recording is not None:
+            recording.close()
         player.close()
         close = getattr(frames, "close", None)
         if close is not None:
@@ -154,6 +201,21 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {missed} frames without an answer)" if missed else ")")
     )
     return 0
+
+
+def _keep_serving(view: LiveView, host: str) -> None:
+    """The input is done; the browser keeps its last frame until Ctrl-C (or SIGTERM)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"input done; the view stays at {url(view.scene, host)} (Ctrl-C to quit)", flush=True)
+    try:
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
 
 
 def _play_offline(

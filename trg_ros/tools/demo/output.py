@@ -13,55 +13,32 @@ import numpy as np
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import TRGError
-from trg_ros.tools.annotate import CONVENTIONS, CSV_COLUMNS, FaceRow, draw
+from trg_ros.tools.annotate import CONVENTIONS, CSV_COLUMNS, FaceRow, draw, rows_from
 from trg_ros.tools.demo.background import InOrder
 from trg_ros.tools.demo.player import FRAME_ID
 from trg_ros.tools.demo.timeline import write_timeline
-from trg_ros.tools.signal_rows import SignalRow
-
-
-def rows_from(
-    msg: Any, stamp: float, index: int, with_3d: bool, signals: Any = None
-) -> list[FaceRow]:
-    """The rows of one ``heads`` message and, where given, its ``face_signals`` one."""
-    by_id = {f.id: SignalRow.from_msg(f) for f in signals.faces} if signals is not None else {}
-    rows = []
-    for h in msg.heads:
-        p, q = h.pose.position, h.pose.orientation
-        verts = (
-            np.asarray(h.dense_points, float).reshape(-1, 3)
-            if with_3d and len(h.dense_points)
-            else None
-        )
-        rows.append(
-            FaceRow(
-                stamp,
-                index,
-                h.id,
-                h.model,
-                h.score,
-                np.array([p.x, p.y, p.z]),
-                np.array([q.x, q.y, q.z, q.w]),
-                np.asarray(h.box, float),
-                np.asarray(h.landmarks_2d, float).reshape(-1, 2),
-                verts,
-                by_id.get(h.id),
-            )
-        )
-    return rows
+from trg_ros.tools.view.live import LiveView
+from trg_ros.tools.view.scene import ViewFrame
 
 
 class Output:
     """Draws and writes each answered frame. Drawing and video encoding run on a thread of
     their own (the node works on the next frames meanwhile), except with ``show``: OpenCV's
-    window belongs to the main thread."""
+    window belongs to the main thread. With ``view``, each annotated frame is also offered
+    to the browser view (which drops what it cannot show, so the output never waits)."""
 
     def __init__(
-        self, out: Path, video: bool, triangles: np.ndarray | None, mesh: bool, show: bool
+        self,
+        out: Path,
+        video: bool,
+        triangles: np.ndarray | None,
+        mesh: bool,
+        show: bool,
+        view: LiveView | None = None,
     ) -> None:
         out.mkdir(parents=True, exist_ok=True)
         self.out, self._video, self._triangles, self._mesh = out, video, triangles, mesh
-        self._show = show
+        self._show, self._view = show, view
         self._writer: cv2.VideoWriter | None = None
         self.rows: list[FaceRow] = []
         self.frames = 0
@@ -76,7 +53,7 @@ class Output:
         msg: Any,
         signals: Any = None,
     ):
-        faces = rows_from(msg, stamp, index, self._mesh, signals)
+        faces = rows_from(msg, stamp, index, self._mesh or self._view is not None, signals)
         self.rows += faces
         self.frames += 1
         if self._background is not None:
@@ -86,7 +63,10 @@ class Output:
 
     def _write(self, item: tuple[np.ndarray, list[FaceRow], CameraModel]) -> np.ndarray:
         rgb, faces, camera = item
-        bgr = cv2.cvtColor(draw(rgb, faces, camera, self._triangles), cv2.COLOR_RGB2BGR)
+        annotated = draw(rgb, faces, camera, self._triangles)
+        if self._view is not None:
+            self._view.offer(ViewFrame(annotated, camera, faces))
+        bgr = cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR)
         if not self._video:
             cv2.imwrite(str(self.out / "annotated.png"), bgr)
             return bgr

@@ -1,0 +1,165 @@
+"""``trg-ros record``: a running node's topics into a rosbag2 folder (MCAP storage), the way
+``ros2 bag record`` subscribes, so the node itself gains no dependency. The demo's
+``--record`` puts the same recorder beside its own node.
+
+Each topic is subscribed once a publisher shows up, with the publishers' reliability (a
+reliable subscription would never match a camera driver's best-effort images), and its
+messages are stored as they came (CDR bytes); with ``jpeg`` the raw image is stored as
+``image/compressed`` instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from trg_ros.tools.bag import BagWriter
+
+# (topic relative to the namespace, type): what the node reads and writes.
+TOPICS = (
+    ("image", "sensor_msgs/msg/Image"),
+    ("image/compressed", "sensor_msgs/msg/CompressedImage"),
+    ("camera_info", "sensor_msgs/msg/CameraInfo"),
+    ("/tf", "tf2_msgs/msg/TFMessage"),
+    ("heads", "trg_ros/msg/HeadPoseArray"),
+    ("head_pose", "geometry_msgs/msg/PoseStamped"),
+    ("head_markers", "visualization_msgs/msg/MarkerArray"),
+)
+DEPTH = 100  # a reliable subscription's history: the writer thread takes them at once
+JPEG_QUALITY = 90
+
+
+def message_class(msgtype: str) -> Any:
+    package, _, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{package}.msg"), name)
+
+
+class Recorder:
+    """Subscribes ``TOPICS`` on ``node`` (in its namespace) and writes them to ``writer``."""
+
+    def __init__(self, node: Any, writer: BagWriter, jpeg: bool = False) -> None:
+        self._node, self._writer, self._jpeg = node, writer, jpeg
+        self._subscriptions: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.subscribe_published()
+        self._timer = node.create_timer(0.5, self.subscribe_published)
+
+    def subscribe_published(self) -> list[str]:
+        """Subscribe every topic of ``TOPICS`` that has a publisher now; returns all the
+        topics subscribed so far."""
+        with self._lock:
+            for relative, msgtype in TOPICS:
+                topic = self._node.resolve_topic_name(relative)
+                if topic in self._subscriptions:
+                    continue
+                publishers = self._node.get_publishers_info_by_topic(topic)
+                if publishers:
+                    self._subscribe(topic, msgtype, publishers)
+            return list(self._subscriptions)
+
+    def _subscribe(self, topic: str, msgtype: str, publishers: list[Any]) -> None:
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+        reliable = all(
+            p.qos_profile.reliability == ReliabilityPolicy.RELIABLE for p in publishers
+        )
+        qos = QoSProfile(
+            depth=DEPTH,
+            reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
+        )
+        if self._jpeg and msgtype == "sensor_msgs/msg/Image":
+            stored = topic + "/compressed"
+            self._writer.add_topic(stored, "sensor_msgs/msg/CompressedImage")
+            callback = self._compress_to(stored)
+            raw = False
+        else:
+            self._writer.add_topic(topic, msgtype)
+            callback = self._store_to(topic)
+            raw = True
+        self._subscriptions[topic] = self._node.create_subscription(
+            message_class(msgtype), topic, callback, qos, raw=raw
+        )
+
+    def _store_to(self, topic: str) -> Any:
+        def store(data: bytes) -> None:
+            self._writer.write(topic, time.time_ns(), data)
+
+        return store
+
+    def _compress_to(self, topic: str) -> Any:
+        import cv2
+        from rclpy.serialization import serialize_message
+        from sensor_msgs.msg import CompressedImage
+
+        from trg_ros.ros.convert import image_to_rgb
+
+        def compress(msg: Any) -> None:
+            bgr = cv2.cvtColor(image_to_rgb(msg), cv2.COLOR_RGB2BGR)
+            _, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            out = CompressedImage(header=msg.header, format="jpeg", data=data.tobytes())
+            self._writer.write(topic, time.time_ns(), serialize_message(out))
+
+        return compress
+
+    def matched(self) -> bool:
+        """Whether every subscription sees all its topic's publishers (the demo waits for
+        this before its first frame)."""
+        with self._lock:
+            return all(
+                s.get_publisher_count() >= self._node.count_publishers(topic)
+                for topic, s in self._subscriptions.items()
+            )
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for s in self._subscriptions.values():
+                self._node.destroy_subscription(s)
+            self._subscriptions.clear()
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("record", help="record a running node's topics to a rosbag2/MCAP folder")
+    p.add_argument("out", type=Path, help="the new bag folder")
+    p.add_argument("--namespace", default="", help="the node's namespace (e.g. /cam1)")
+    p.add_argument("--jpeg", action="store_true", help="store the image as image/compressed")
+    p.add_argument("--seconds", type=float, default=0.0, help="stop after S s (0: on Ctrl-C)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    writer = BagWriter(args.out)
+    rclpy.init(args=[])
+    node = rclpy.create_node("trg_recorder", namespace=args.namespace or "")
+    recorder = Recorder(node, writer, args.jpeg)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    end = time.monotonic() + args.seconds if args.seconds > 0 else float("inf")
+    print(f"recording to {args.out} (Ctrl-C to stop)", flush=True)
+    try:
+        while not stop.is_set() and time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        recorder.close()
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+        counts = writer.close()
+    print(f"{sum(counts.values())} messages in {args.out}: " + summary(counts), flush=True)
+    return 0
+
+
+def summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{topic} {n}" for topic, n in sorted(counts.items())) or "none"

@@ -1,0 +1,138 @@
+"""``trg-ros view --ros``: the browser view of a running node's topics (``heads``, the
+image, ``camera_info``), for ``ros2 launch`` users without RViz.
+
+Each ``heads`` answer is paired with the image of the same stamp (a few recent ones are
+kept), so the 3-D heads sit on the picture they were found in; the view shows the newest
+pair and drops the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trg_ros.tools.annotate import rows_from
+from trg_ros.tools.view.live import LiveView
+from trg_ros.tools.view.scene import Scene, ViewFrame
+
+RECENT_IMAGES = 30  # images kept to pair with a late answer (1 s of a 30 Hz camera)
+
+
+def add_view_options(p: argparse.ArgumentParser) -> None:
+    """The server's options, shared with ``trg-ros demo --view``."""
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=8080, help="port of the view (default 8080)")
+    p.add_argument(
+        "--max-rate", type=float, default=15.0, help="updates per second at most (default 15)"
+    )
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("view", help="a live 3-D view in the browser of a running node")
+    p.add_argument("--ros", action="store_true", required=True, help="the node's topics")
+    p.add_argument("--namespace", default="", help="the node's namespace (e.g. /cam1)")
+    p.add_argument("--compressed", action="store_true", help="read image/compressed")
+    p.add_argument(
+        "--data-dir", type=Path, help="asset folder with the meshes' triangles (default: cache)"
+    )
+    add_view_options(p)
+    p.set_defaults(func=run)
+
+
+def meshes_in(data_dir: Path | None) -> dict[str, np.ndarray]:
+    """The triangles of each estimator's dense points found in the asset folder (TRG's
+    1220-vertex mesh, FaceMesh's canonical face); what is missing is shown as points."""
+    from trg_ros.core.catalogue import ModelFiles
+    from trg_ros.core.facemesh.canonical import CanonicalFace
+
+    files = ModelFiles.in_dir(data_dir)
+    paths = {
+        "trg": files.triangles,
+        "facemesh": files.data_dir / CanonicalFace.file_names()["triangles"],
+    }
+    return {m: np.load(p, allow_pickle=False) for m, p in paths.items() if p.is_file()}
+
+
+def url(scene: Scene, host: str) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{shown}:{scene.port}"
+
+
+class TopicSource:
+    """Pairs ``heads`` with the images of the same stamp and offers them to ``view``."""
+
+    def __init__(self, node: Any, view: LiveView, compressed: bool) -> None:
+        from rclpy.qos import QoSProfile, qos_profile_sensor_data
+        from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+        from trg_ros.msg import HeadPoseArray
+
+        self._view = view
+        self._images: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        self._info: Any = None
+        self._lock = threading.Lock()
+        image_type, image_topic = (CompressedImage, "image/compressed") if compressed else (
+            Image, "image")  # fmt: skip
+        node.create_subscription(image_type, image_topic, self._on_image, qos_profile_sensor_data)
+        node.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data)
+        node.create_subscription(HeadPoseArray, "heads", self._on_heads, QoSProfile(depth=5))
+
+    def _on_image(self, msg: Any) -> None:
+        with self._lock:
+            self._images[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
+            while len(self._images) > RECENT_IMAGES:
+                self._images.popitem(last=False)
+
+    def _on_info(self, msg: Any) -> None:
+        self._info = msg
+
+    def _on_heads(self, msg: Any) -> None:
+        from trg_ros.ros.convert import camera_from_info, compressed_to_rgb, image_to_rgb
+
+        key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        with self._lock:
+            image = self._images.get(key)
+        if image is None or self._info is None:
+            return  # the view shows an answer on its own picture or not at all
+        stamp = key[0] + key[1] * 1e-9
+        rgb = compressed_to_rgb(image) if hasattr(image, "format") else image_to_rgb(image)
+        camera = camera_from_info(self._info)
+        faces = rows_from(msg, stamp, 0, with_3d=True)
+        self._view.offer(ViewFrame(rgb, camera, faces, time.time() - stamp))
+
+
+def run(args: argparse.Namespace) -> int:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    scene = Scene(args.host, args.port, meshes_in(args.data_dir))
+    view = LiveView(scene, args.max_rate)
+    rclpy.init(args=[])
+    node = rclpy.create_node("trg_view", namespace=args.namespace or "")
+    TopicSource(node, view, args.compressed)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    where = url(scene, args.host)
+    print(f"view of {node.get_namespace()} at {where} (Ctrl-C to stop)", flush=True)
+    try:
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+        view.close()
+    return 0
