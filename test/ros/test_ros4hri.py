@@ -2,7 +2,7 @@
 or its process), read by a consumer that follows libhri's contract (hri_consumer.py): ids
 come and go with the faces, ROI, cropped image, landmarks and TF agree with the node's own
 results, two faces, a face that leaves and comes back (a new id), the empty list on
-deactivate, and the launch argument ``ros4hri:=false``."""
+deactivate, new ids after reactivation, and the launch argument ``ros4hri:=false``."""
 
 from __future__ import annotations
 
@@ -248,6 +248,14 @@ def test_consumer_follows_a_facemesh_face(launch, consumer, facemesh_model_dir: 
     assert len(c.lists) == n, "tracked lists after the deactivation"
     assert c.wait_for(lambda: publishers(c, "/humans/faces/b/roi") == 0, 15)
     assert c.left.get("b", answered + 10) < answered + 1.0
+
+    # activate again: the face still in view is a new one (its track ended with the
+    # deactivation that announced it gone), and "b" never comes back
+    n = len(c.lists)
+    change_state(c, Transition.TRANSITION_ACTIVATE)
+    assert c.wait_for(lambda: "c" in c.faces and len(c.faces["c"].roi) >= 2, 60), c.lists[-3:]
+    with c.lock:
+        assert not any("b" in m.ids for m in c.lists[n:]) and "b" not in c.faces
 
 
 def test_two_faces_from_trg(node_process, consumer, tmp_path: Path) -> None:
