@@ -2,12 +2,14 @@
 or its process), read by a consumer that follows libhri's contract (hri_consumer.py): ids
 come and go with the faces, ROI, cropped image, landmarks and TF agree with the node's own
 results, two faces, a face that leaves and comes back (a new id), the empty list on
-deactivate, new ids after reactivation, and the launch argument ``ros4hri:=false``."""
+deactivate and on Ctrl-C, new ids after reactivation, and the launch argument
+``ros4hri:=false``."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -282,6 +284,23 @@ def test_two_faces_from_trg(node_process, consumer, tmp_path: Path) -> None:
         assert c.transform(face_id, rois[-1].header.stamp) is not None
         x_min.append(rois[-1].xmin)
     assert abs(x_min[0] - x_min[1]) > 0.3, "the two faces are the two halves of the image"
+
+
+def test_ctrl_c_sends_the_empty_list_before_the_node_ends(
+    node_process, consumer, tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT) runs the shutdown transition while the context is up: libhri
+    consumers hear that every face is gone instead of keeping ghosts."""
+    proc = node_process()
+    c, camera = consumer(skimage.data.astronaut())
+    assert c.wait_for(lambda: c.lists and c.lists[-1].ids == ["a"], 90), (
+        tmp_path / "node0.log"
+    ).read_text()[-3000:]
+    camera.stop()  # no new frame races the interrupt
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 0
+    assert c.wait_for(lambda: c.lists[-1].ids == [], 5), c.lists[-3:]
+    assert not c.faces
 
 
 def test_ros4hri_false_publishes_none_of_it(launch, consumer, facemesh_model_dir: Path) -> None:
