@@ -198,23 +198,25 @@ def test_consumer_follows_a_facemesh_face(launch, consumer, facemesh_model_dir: 
 
     # cropped = that region of the image, resized (size from ros4hri_face_width/height)
     crop = crops[-1]
-    assert (crop.width, crop.height, crop.encoding) == (128, 128, "rgb8")
+    # bgr8, as hri_face_detect publishes and libhri reads them (cv_bridge, no conversion)
+    assert (crop.width, crop.height, crop.encoding) == (128, 128, "bgr8")
     (h,) = heads[key(crop.header)]
     x0, y0, x1, y1 = (round(float(v)) for v in h.box)
     want = cv2.resize(face[y0:y1, x0:x1], (128, 128), interpolation=cv2.INTER_AREA)
-    got = np.frombuffer(crop.data, np.uint8).reshape(128, 128, 3)
+    got = np.frombuffer(crop.data, np.uint8).reshape(128, 128, 3)[..., ::-1]
     assert np.abs(got.astype(int) - want).mean() <= 2.0
 
     # aligned = the region turned by the eye line's roll (computed here from the node's own
     # box and landmarks: the consumer's view agrees with the core's definition)
     aligned = f.aligned[-1] if f.aligned else None
-    assert aligned is not None and (aligned.width, aligned.height) == (128, 128)
+    assert aligned is not None
+    assert (aligned.width, aligned.height, aligned.encoding) == (128, 128, "bgr8")
     (h,) = heads[key(aligned.header)]
     lmk = np.reshape(h.landmarks_2d, (68, 2))
     like = Head(h.id, h.score, np.array(h.box), np.eye(3), np.zeros(3), np.zeros((1, 3)), lmk,
                 np.zeros(3), h.model)  # fmt: skip
     want = hri.align_face(face, like, (128, 128))
-    got = np.frombuffer(aligned.data, np.uint8).reshape(128, 128, 3)
+    got = np.frombuffer(aligned.data, np.uint8).reshape(128, 128, 3)[..., ::-1]
     assert np.abs(got.astype(int) - want).mean() <= 2.0
 
     # landmarks: the node's 68 points, and the pupils from FaceMesh's irises 468/473

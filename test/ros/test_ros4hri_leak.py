@@ -151,7 +151,7 @@ def test_face_images_are_made_only_while_someone_subscribes(monkeypatch) -> None
         while not got and time.monotonic() < end:
             frame()
             executor.spin_once(timeout_sec=0.05)
-        assert got and (got[0].width, got[0].height, got[0].encoding) == (64, 48, "rgb8")
+        assert got and (got[0].width, got[0].height, got[0].encoding) == (64, 48, "bgr8")
         assert made["crop"] > 0 and made["align"] == 0
     finally:
         executor.shutdown()

@@ -11,7 +11,8 @@ deactivation completes), so they are plain publishers owned here rather than lif
 (a lifecycle publisher made while the node is active would start disabled and need enabling
 by hand, and rclpy's set of managed entities is not safe to grow from the processing thread
 while a transition walks it). Everything is reliable, as ROS4HRI consumers subscribe; the
-images are computed and sent only while someone subscribes to them.
+images are computed and sent only while someone subscribes to them, as bgr8 (libhri reads
+them as OpenCV BGR without converting).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from std_msgs.msg import Header
 
 from trg_ros.core import hri
 from trg_ros.core.types import Head
-from trg_ros.ros.convert import rgb_to_image
+from trg_ros.ros.convert import rgb_to_bgr8_image
 
 TRACKED = "humans/faces/tracked"
 FACES = "/humans/faces"
@@ -168,10 +169,10 @@ class HriFaces:
             face.landmarks.publish(landmarks_msg(head, header, width, height))
             if face.cropped.get_subscription_count():
                 crop = hri.crop_face(rgb, head.box, size)
-                face.cropped.publish(rgb_to_image(crop, header))
+                face.cropped.publish(rgb_to_bgr8_image(crop, header))
             if face.aligned.get_subscription_count():
                 aligned = hri.align_face(rgb, head, size)
-                face.aligned.publish(rgb_to_image(aligned, header))
+                face.aligned.publish(rgb_to_bgr8_image(aligned, header))
         self._tracked.publish(IdsList(header=header, ids=self.ids))
 
     def deactivate(self) -> None:
