@@ -251,11 +251,14 @@ def as_double(param: Parameter) -> Parameter:
     """A whole number given for a double parameter, as the double it means: params files and
     ``ros2 param set`` write ``30`` where the parameter is ``30.0``; anything else unchanged."""
     fields = NodeParams.field_docs()
-    if (
-        param.name in fields
-        and param.type_ == Parameter.Type.INTEGER
-        and isinstance(getattr(NodeParams(), param.name), float)
-    ):
+    if param.name in fields and isinstance(getattr(NodeParams(), param.name), float):
+        return whole_as_double(param)
+    return param
+
+
+def whole_as_double(param: Parameter) -> Parameter:
+    """``param`` as a double when it is an integer (the caller knows it is a double one)."""
+    if param.type_ == Parameter.Type.INTEGER:
         return Parameter(param.name, Parameter.Type.DOUBLE, float(param.value))
     return param
 
