@@ -119,11 +119,31 @@ def test_crop_is_the_box_resized() -> None:
     assert out.shape == (128, 128, 3) and out.dtype == np.uint8
     want = cv2.resize(image[51:306, 100:356], (128, 128), interpolation=cv2.INTER_AREA)
     assert np.abs(out.astype(int) - want).mean() < 1.0
-    # a box that leaves the image: the outside is black, the inside still the image's
-    edge = hri.crop_face(image, np.array([-64, 0, 64, 128.0]), (128, 128))
-    assert (edge[:, :64] == 0).all()
-    assert np.abs(edge[:, 64:].astype(int) - image[:128, :64]).mean() < 1.0
     assert hri.crop_face(image, np.array([700, 0, 800, 100.0]), (64, 32)).shape == (32, 64, 3)
+
+
+def test_crop_and_roi_agree_for_a_face_at_the_border() -> None:
+    """A box that leaves the image: the cropped image is the region the ROI names (edges
+    times the image size), no black padding, so a consumer mapping the crop back through the
+    ROI lands on the same pixels."""
+    rng = np.random.default_rng(2)
+    image = cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8), (9, 9), 3)
+    box = np.array([-64.0, 400.0, 64.0, 528.0])  # off the left and bottom borders
+    roi = hri.normalized_roi(box, 640, 480)
+    np.testing.assert_allclose(roi, [0.0, 400 / 480, 0.1, 1.0])
+    x0, y0, x1, y1 = (roi * [640, 480, 640, 480]).round().astype(int)
+    want = cv2.resize(image[y0:y1, x0:x1], (128, 128), interpolation=cv2.INTER_LINEAR)
+    out = hri.crop_face(image, box, (128, 128))
+    assert out.min() > 0, "no black padding"
+    assert np.abs(out.astype(int) - want).mean() < 1.0
+
+
+def test_landmarks_and_roi_share_one_origin() -> None:
+    """A landmark at the centre of the box's corner pixel is half a pixel inside the ROI."""
+    lmk = np.full((68, 2), 100.0)
+    out = hri.landmarks70(head(lmk, box=np.array([100.0, 100.0, 200.0, 200.0])), 400, 400)
+    roi = hri.normalized_roi(np.array([100.0, 100.0, 200.0, 200.0]), 400, 400)
+    np.testing.assert_allclose(out[0, :2] - roi[:2], [0.5 / 400, 0.5 / 400])
 
 
 @pytest.mark.parametrize("degrees", [-25.0, 0.0, 17.0])
@@ -137,20 +157,21 @@ def test_aligned_face_has_level_eyes(degrees: float) -> None:
     lmk[hri.RIGHT_EYE] = centre - offset
     lmk[hri.LEFT_EYE] = centre + offset
     assert hri.roll(lmk) == pytest.approx(a)
-    box = np.array([220.0, 140.0, 420.0, 340.0])
+    box = np.array([220.5, 140.5, 420.5, 340.5])  # edges: centred on the eyes' midpoint
     m = hri.alignment(box, hri.roll(lmk), (128, 128))
     right = m @ np.append(centre - offset, 1)
     left = m @ np.append(centre + offset, 1)
     assert right[1] == pytest.approx(left[1], abs=1e-9)
     assert right[0] < left[0]
-    np.testing.assert_allclose((right + left) / 2, [64, 64], atol=1e-9)
+    np.testing.assert_allclose((right + left) / 2, [63.5, 63.5], atol=1e-9)  # the middle
     image = np.zeros((480, 640), np.uint8)
     for eye in (centre - offset, centre + offset):
-        cv2.circle(image, (round(float(eye[0])), round(float(eye[1]))), 6, 255, -1)
+        centre16 = (round(float(eye[0]) * 16), round(float(eye[1]) * 16))  # 1/16 px
+        cv2.circle(image, centre16, 6 * 16, 255, -1, lineType=cv2.LINE_AA, shift=4)
     out = hri.align_face(image, head(lmk, box=box), (128, 128))
     ys, xs = np.nonzero(out > 128)
     halves = [ys[xs < 64].mean(), ys[xs >= 64].mean()]
-    assert abs(halves[0] - halves[1]) < 0.5 and abs(halves[0] - 64) < 1.0
+    assert abs(halves[0] - halves[1]) < 0.5 and abs(halves[0] - 63.5) < 0.5
 
 
 def test_tracked_lists_join_cameras_without_flicker() -> None:
