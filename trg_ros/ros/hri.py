@@ -18,6 +18,7 @@ them as OpenCV BGR without converting).
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,10 @@ class FacePublishers:
 class HriFaces:
     """Owns the ROS4HRI publishers of one node.
 
+    ``publish`` runs on the processing thread, ``deactivate`` and ``close`` on the executor's;
+    one lock keeps them apart, and after ``close`` a late frame (a worker that did not stop in
+    time) publishes nothing and makes no publisher.
+
     Args:
         node: the lifecycle node (configured).
     """
@@ -112,6 +117,8 @@ class HriFaces:
         self._tracked = node.create_lifecycle_publisher(IdsList, TRACKED, hri_qos())
         self._faces: dict[str, FacePublishers] = {}
         self._frame_id = ""
+        self._lock = threading.RLock()
+        self._closed = False
 
     @property
     def ids(self) -> list[str]:
@@ -155,6 +162,18 @@ class HriFaces:
             rgb: (H, W, 3) uint8, the image the boxes and landmarks refer to.
             size: (width, height) of the cropped and aligned images, px.
         """
+        with self._lock:
+            if not self._closed:
+                self._publish(header, heads, lost, rgb, size)
+
+    def _publish(
+        self,
+        header: Header,
+        heads: list[Head],
+        lost: list[str],
+        rgb: np.ndarray,
+        size: tuple[int, int],
+    ) -> None:
         from hri_msgs.msg import IdsList
 
         self._frame_id = header.frame_id
@@ -180,15 +199,22 @@ class HriFaces:
         in the last image's frame), and every face's topics go."""
         from hri_msgs.msg import IdsList
 
-        stamp = self._node.get_clock().now().to_msg()
-        self._tracked.publish(IdsList(header=Header(stamp=stamp, frame_id=self._frame_id)))
-        for face_id in list(self._faces):
-            self._close(face_id)
+        with self._lock:
+            if self._closed:
+                return
+            stamp = self._node.get_clock().now().to_msg()
+            self._tracked.publish(IdsList(header=Header(stamp=stamp, frame_id=self._frame_id)))
+            for face_id in list(self._faces):
+                self._close(face_id)
 
     def close(self) -> None:
         """Everything goes; a node shut down while active first sends the empty list."""
-        if self._tracked.is_activated and self._node.context.ok():
-            self.deactivate()
-        for face_id in list(self._faces):
-            self._close(face_id)
-        self._node.destroy_lifecycle_publisher(self._tracked)
+        with self._lock:
+            if self._closed:
+                return
+            if self._tracked.is_activated and self._node.context.ok():
+                self.deactivate()
+            self._closed = True
+            for face_id in list(self._faces):
+                self._close(face_id)
+            self._node.destroy_lifecycle_publisher(self._tracked)
