@@ -24,6 +24,7 @@ from trg_ros.core.model.config import PRECISIONS, PRINCIPAL_POINT_MODES, TRG_RUN
 from trg_ros.core.model.files import CHECKPOINTS
 from trg_ros.core.tflite.runtime import TFLITE_RUNTIMES
 
+ID_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a topic name token
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
@@ -213,8 +214,11 @@ class NodeParams:
             )
         if 0 < self.image_bit_depth < 8:
             raise ValueError(f"image_bit_depth={self.image_bit_depth}: use 0 (auto) or 8..16")
-        if self.id_prefix not in ("", "auto") and not self.id_prefix[0].isalpha():
-            raise ValueError(f"id_prefix={self.id_prefix!r} must start with a letter")
+        if self.id_prefix not in ("", "auto") and not ID_PREFIX.fullmatch(self.id_prefix):
+            raise ValueError(
+                f"id_prefix={self.id_prefix!r} must start with a letter and hold only letters, "
+                "digits and '_' (ids name the ROS4HRI topics /humans/faces/<id>/...), e.g. cam1_"
+            )
         if self.frame_id.startswith("/") or any(c.isspace() for c in self.frame_id):
             raise ValueError(
                 f"frame_id={self.frame_id!r}: a tf2 frame id has no leading '/' and no spaces"
