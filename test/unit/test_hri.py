@@ -76,6 +76,26 @@ def test_named_constants_are_ibug_indices_of_the_named_points(canonical_face) ->
     assert p[c["MOUTH_OUTER_BOTTOM_1"]][0] < p[c["MOUTH_OUTER_BOTTOM_5"]][0]  # 59 right side
 
 
+def test_trg_points_in_the_message_are_laid_out_as_ibug(model_dir) -> None:
+    """TRG's 68 landmarks (the mesh vertices ``kpt_ind.npy`` names) are iBUG-68 in iBUG's
+    order: checked on the template face every TRG checkpoint carries (``init_face``, the mesh
+    the network deforms), seen frontally and put through the message's conversion."""
+    import torch
+
+    template = torch.load(model_dir / "state_dict.bin", map_location="cpu")
+    face = template["regressor.0.init_face"].numpy().reshape(-1, 3)  # TRG head frame, m
+    lmk3d = face[np.load(model_dir / "kpt_ind.npy")] + [0.0, 0.0, 0.6]  # 0.6 m ahead
+    px = 600.0 * lmk3d[:, :2] / lmk3d[:, 2:] + [320.0, 240.0]  # facing the camera
+    x, y = hri.landmarks70(head(px), 640, 480)[:68, :2].T
+    c = constants()
+    assert x[0] < x[8] < x[16], "jaw from the subject's right (image left) to the left ear"
+    for right, left in ((36, 45), (39, 42), (31, 35), (48, 54), (17, 26)):
+        assert x[right] < x[left], (right, left)  # subject's right on the image's left
+    eyes = y[36:48].mean()
+    assert y[19] < eyes < y[30] < y[51] < y[57] < y[8], "brows, eyes, nose, lips, chin"
+    assert c["RIGHT_EYE_OUTSIDE"] == 36 and c["LEFT_EYE_OUTSIDE"] == 45 and c["MENTON"] == 8
+
+
 def test_landmarks70_normalised_with_pupils_from_the_irises() -> None:
     rng = np.random.default_rng(0)
     lmk = rng.uniform([100, 80], [300, 320], (68, 2))
