@@ -305,6 +305,20 @@ def test_ctrl_c_sends_the_empty_list_before_the_node_ends(
     assert not c.faces
 
 
+def test_ctrl_c_while_the_node_configures_ends_it_cleanly(node_process, tmp_path: Path) -> None:
+    """Ctrl-C in the middle of the start-up's configure (the first runtime line is logged
+    while the models load): the interrupted transition cannot be followed by a shutdown one,
+    yet the node ends at once, exit code 0, no traceback."""
+    proc = node_process()
+    log = tmp_path / "node0.log"
+    end = time.monotonic() + 60
+    while "runs with" not in log.read_text() and time.monotonic() < end:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 0, log.read_text()[-3000:]
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
 def test_ros4hri_false_publishes_none_of_it(launch, consumer, facemesh_model_dir: Path) -> None:
     launched = launch("ros4hri:=false", "model:=facemesh")
     c, _ = consumer(skimage.data.astronaut())

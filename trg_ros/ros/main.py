@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import rclpy
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.signals import SignalHandlerOptions
@@ -31,6 +33,13 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
     # so that the context is still up for the shutdown transition, which tells consumers the
     # node is going (e.g. the empty ROS4HRI list) before its topics go.
     rclpy.init(args=[sys.argv[0], *args], signal_handler_options=SignalHandlerOptions.SIGTERM)
+    interrupted = threading.Event()  # seen even where library code swallows the exception
+
+    def on_sigint(signum: int, frame: object) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
     context = get_default_context()
     try:
         node = HeadPoseNode()
@@ -59,7 +68,7 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
                 node.get_logger().info(
                     f"active: waiting for images on {node.resolve_topic_name('image')}"
                 )
-        while context.ok():  # a bounded wait: Ctrl-C is seen between waits, within SPIN_S
+        while context.ok() and not interrupted.is_set():  # Ctrl-C seen within SPIN_S
             executor.spin_once(timeout_sec=SPIN_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
@@ -68,7 +77,10 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
         # it once more) must not cut the clean-up short; SIGTERM still ends a stuck process.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if context.ok():
-            node.trigger_shutdown()
+            try:
+                node.trigger_shutdown()
+            except RCLError:  # Ctrl-C cut a transition short: no transition can run any more
+                node.release()
         else:  # SIGTERM or an external shutdown came first: no transition can run any more
             node.release()
         executor.shutdown()
