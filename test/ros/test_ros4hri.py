@@ -2,12 +2,14 @@
 or its process), read by a consumer that follows libhri's contract (hri_consumer.py): ids
 come and go with the faces, ROI, cropped image, landmarks and TF agree with the node's own
 results, two faces, a face that leaves and comes back (a new id), the empty list on
-deactivate, and the launch argument ``ros4hri:=false``."""
+deactivate and on Ctrl-C, new ids after reactivation, and the launch argument
+``ros4hri:=false``."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -196,23 +198,25 @@ def test_consumer_follows_a_facemesh_face(launch, consumer, facemesh_model_dir: 
 
     # cropped = that region of the image, resized (size from ros4hri_face_width/height)
     crop = crops[-1]
-    assert (crop.width, crop.height, crop.encoding) == (128, 128, "rgb8")
+    # bgr8, as hri_face_detect publishes and libhri reads them (cv_bridge, no conversion)
+    assert (crop.width, crop.height, crop.encoding) == (128, 128, "bgr8")
     (h,) = heads[key(crop.header)]
     x0, y0, x1, y1 = (round(float(v)) for v in h.box)
     want = cv2.resize(face[y0:y1, x0:x1], (128, 128), interpolation=cv2.INTER_AREA)
-    got = np.frombuffer(crop.data, np.uint8).reshape(128, 128, 3)
+    got = np.frombuffer(crop.data, np.uint8).reshape(128, 128, 3)[..., ::-1]
     assert np.abs(got.astype(int) - want).mean() <= 2.0
 
     # aligned = the region turned by the eye line's roll (computed here from the node's own
     # box and landmarks: the consumer's view agrees with the core's definition)
     aligned = f.aligned[-1] if f.aligned else None
-    assert aligned is not None and (aligned.width, aligned.height) == (128, 128)
+    assert aligned is not None
+    assert (aligned.width, aligned.height, aligned.encoding) == (128, 128, "bgr8")
     (h,) = heads[key(aligned.header)]
     lmk = np.reshape(h.landmarks_2d, (68, 2))
     like = Head(h.id, h.score, np.array(h.box), np.eye(3), np.zeros(3), np.zeros((1, 3)), lmk,
                 np.zeros(3), h.model)  # fmt: skip
     want = hri.align_face(face, like, (128, 128))
-    got = np.frombuffer(aligned.data, np.uint8).reshape(128, 128, 3)
+    got = np.frombuffer(aligned.data, np.uint8).reshape(128, 128, 3)[..., ::-1]
     assert np.abs(got.astype(int) - want).mean() <= 2.0
 
     # landmarks: the node's 68 points, and the pupils from FaceMesh's irises 468/473
@@ -249,6 +253,14 @@ def test_consumer_follows_a_facemesh_face(launch, consumer, facemesh_model_dir: 
     assert c.wait_for(lambda: publishers(c, "/humans/faces/b/roi") == 0, 15)
     assert c.left.get("b", answered + 10) < answered + 1.0
 
+    # activate again: the face still in view is a new one (its track ended with the
+    # deactivation that announced it gone), and "b" never comes back
+    n = len(c.lists)
+    change_state(c, Transition.TRANSITION_ACTIVATE)
+    assert c.wait_for(lambda: "c" in c.faces and len(c.faces["c"].roi) >= 2, 60), c.lists[-3:]
+    with c.lock:
+        assert not any("b" in m.ids for m in c.lists[n:]) and "b" not in c.faces
+
 
 @pytest.mark.parametrize("signals", [False, True])
 def test_two_faces_from_trg(
@@ -279,6 +291,37 @@ def test_two_faces_from_trg(
         assert c.transform(face_id, rois[-1].header.stamp) is not None
         x_min.append(rois[-1].xmin)
     assert abs(x_min[0] - x_min[1]) > 0.3, "the two faces are the two halves of the image"
+
+
+def test_ctrl_c_sends_the_empty_list_before_the_node_ends(
+    node_process, consumer, tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT) runs the shutdown transition while the context is up: libhri
+    consumers hear that every face is gone instead of keeping ghosts."""
+    proc = node_process()
+    c, camera = consumer(skimage.data.astronaut())
+    assert c.wait_for(lambda: c.lists and c.lists[-1].ids == ["a"], 90), (
+        tmp_path / "node0.log"
+    ).read_text()[-3000:]
+    camera.stop()  # no new frame races the interrupt
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 0
+    assert c.wait_for(lambda: c.lists[-1].ids == [], 5), c.lists[-3:]
+    assert not c.faces
+
+
+def test_ctrl_c_while_the_node_configures_ends_it_cleanly(node_process, tmp_path: Path) -> None:
+    """Ctrl-C in the middle of the start-up's configure (the first runtime line is logged
+    while the models load): the interrupted transition cannot be followed by a shutdown one,
+    yet the node ends at once, exit code 0, no traceback."""
+    proc = node_process()
+    log = tmp_path / "node0.log"
+    end = time.monotonic() + 60
+    while "runs with" not in log.read_text() and time.monotonic() < end:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 0, log.read_text()[-3000:]
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 
 def test_ros4hri_false_publishes_none_of_it(launch, consumer, facemesh_model_dir: Path) -> None:

@@ -4,6 +4,10 @@ cameras in every list, without flicker, and reaches each face's topics and TF fr
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,10 +74,49 @@ def test_one_face_list_for_two_cameras(
         consumer.close()
 
 
-def test_merge_without_namespaces_ends_with_one_line() -> None:
-    import subprocess
-    import sys
+def merge(*params: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python -m trg_ros.ros.hri_merge --ros-args -p ...``, output as text on stdout."""
+    cmd = [sys.executable, "-m", "trg_ros.ros.hri_merge", "--ros-args"]
+    for p in params:
+        cmd += ["-p", p]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1", **(env or {})},
+    )  # fmt: skip
 
+
+@pytest.mark.parametrize("value", ["100", "0.0", "abc"])
+def test_merge_with_a_bad_timeout_ends_with_one_line(value: str) -> None:
+    out, _ = (proc := merge("namespaces:=cam1", f"timeout:={value}")).communicate(timeout=60)
+    assert proc.returncode == 2, out
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 1, out
+    assert "timeout=" in out and "[0.05, 60]" in out, out
+
+
+def test_merge_takes_a_whole_number_for_its_timeout() -> None:
+    """``timeout:=2`` (an integer on the command line) means 2.0 s."""
+    proc = merge("namespaces:=cam1", "timeout:=2")
+    try:
+        line = proc.stdout.readline()
+        assert "joining /cam1/humans/faces/tracked" in line, line + proc.stdout.read()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in out, out
+
+
+def test_merge_without_hri_msgs_ends_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "no_hri" / "hri_msgs"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('hri_msgs hidden by the test')\n")
+    path = f"{blocker.parent}:{os.environ.get('PYTHONPATH', '')}"
+    out, _ = (proc := merge("namespaces:=cam1", env={"PYTHONPATH": path})).communicate(timeout=60)
+    assert proc.returncode == 1, out
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 1, out
+    assert "hri_msgs is not installed" in out, out
+
+
+def test_merge_without_namespaces_ends_with_one_line() -> None:
     from trg_ros.ros.hri_merge import parse_namespaces
 
     assert parse_namespaces(" cam1, /cam2/ ,") == ["cam1", "cam2"]

@@ -95,6 +95,51 @@ def test_2000_tracks_leave_no_publisher_topic_or_memory_behind(ros2_cli: None) -
         context.destroy()
 
 
+def test_a_frame_after_close_makes_no_publisher() -> None:
+    """A processing thread that did not stop in time may publish while or after the node
+    releases its outputs: nothing is published or created after ``close``, and frames on
+    another thread during ``close`` raise nothing."""
+    import threading
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = LifecycleNode("trg_head_pose", context=context)
+    try:
+        node.trigger_configure()
+        faces = HriFaces(node)
+        node.trigger_activate()
+        rgb = np.zeros((480, 640, 3), np.uint8)
+        rng = np.random.default_rng(3)
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def frames() -> None:
+            i = 0
+            while not stop.is_set():
+                header = Header(stamp=node.get_clock().now().to_msg(), frame_id="cam")
+                try:
+                    faces.publish(header, [head(f"f{i}", rng)], [f"f{i - 1}"], rgb)
+                except BaseException as e:  # the test reports any of them
+                    errors.append(e)
+                    return
+                i += 1
+
+        worker = threading.Thread(target=frames)
+        worker.start()
+        time.sleep(0.3)
+        faces.close()
+        after_close = len(list(node.publishers))
+        time.sleep(0.3)
+        stop.set()
+        worker.join(10)
+        assert not errors, errors
+        assert faces.ids == [] and len(list(node.publishers)) == after_close
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+        context.destroy()
+
+
 def test_bench_measures_the_ros4hri_cost_with_a_matched_subscriber() -> None:
     from trg_ros.tools.bench.hri import example_heads, hri_ms
 
@@ -151,7 +196,7 @@ def test_face_images_are_made_only_while_someone_subscribes(monkeypatch) -> None
         while not got and time.monotonic() < end:
             frame()
             executor.spin_once(timeout_sec=0.05)
-        assert got and (got[0].width, got[0].height, got[0].encoding) == (64, 48, "rgb8")
+        assert got and (got[0].width, got[0].height, got[0].encoding) == (64, 48, "bgr8")
         assert made["crop"] > 0 and made["align"] == 0
     finally:
         executor.shutdown()

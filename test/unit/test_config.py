@@ -28,6 +28,10 @@ def test_yaml_matches_dataclass_defaults() -> None:
         ("tflite_runtime", "onnxruntime", "allowed"),
         ("device", "tpu", "device"),
         ("face_frame_prefix", "1_", "letter"),
+        ("id_prefix", "1cam_", "letter"),
+        ("id_prefix", "cam-1", "only letters, digits and '_'"),
+        ("id_prefix", "cam 1", "only letters, digits and '_'"),
+        ("id_prefix", "cam/1", "only letters, digits and '_'"),
         ("detection_threshold", 1.5, "outside"),
         ("gaze_from", "nose", "allowed"),
         ("attention_forward", [0.0, 0.0, 0.0], "attention_forward"),
@@ -38,6 +42,14 @@ def test_yaml_matches_dataclass_defaults() -> None:
 def test_bad_values_are_rejected_with_the_key(key: str, value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         NodeParams(**{key: value})
+
+
+def test_id_prefixes_that_make_valid_topic_names_are_accepted() -> None:
+    from rclpy.validate_full_topic_name import validate_full_topic_name
+
+    for prefix in ("", "auto", "cam1_", "Robot_Left_"):
+        NodeParams(id_prefix=prefix)
+        validate_full_topic_name(f"/humans/faces/{prefix}a/roi")
 
 
 def test_every_parameter_is_documented() -> None:

@@ -165,6 +165,15 @@ def test_rgb_round_trip_and_header() -> None:
     np.testing.assert_array_equal(convert.image_to_rgb(msg), RGB)
 
 
+def test_bgr8_image_holds_the_pixels_in_bgr_order() -> None:
+    """ROS4HRI face images: libhri reads the bytes as OpenCV BGR."""
+    msg = convert.rgb_to_bgr8_image(RGB, Header(frame_id="cam"))
+    assert (msg.encoding, msg.step, msg.width, msg.height) == ("bgr8", 24, 8, 6)
+    got = np.frombuffer(bytes(msg.data), np.uint8).reshape(6, 8, 3)
+    np.testing.assert_array_equal(got, RGB[..., ::-1])
+    np.testing.assert_array_equal(convert.image_to_rgb(msg), RGB)
+
+
 @pytest.mark.parametrize("frame_id", ["cam", "camera_color_optical_frame", ""])
 def test_the_serialised_image_is_the_message_rclpy_would_send(frame_id: str) -> None:
     """Frame ids of every length (the CDR padding before the fields that follow differs)."""

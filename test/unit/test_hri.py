@@ -76,6 +76,26 @@ def test_named_constants_are_ibug_indices_of_the_named_points(canonical_face) ->
     assert p[c["MOUTH_OUTER_BOTTOM_1"]][0] < p[c["MOUTH_OUTER_BOTTOM_5"]][0]  # 59 right side
 
 
+def test_trg_points_in_the_message_are_laid_out_as_ibug(model_dir) -> None:
+    """TRG's 68 landmarks (the mesh vertices ``kpt_ind.npy`` names) are iBUG-68 in iBUG's
+    order: checked on the template face every TRG checkpoint carries (``init_face``, the mesh
+    the network deforms), seen frontally and put through the message's conversion."""
+    import torch
+
+    template = torch.load(model_dir / "state_dict.bin", map_location="cpu")
+    face = template["regressor.0.init_face"].numpy().reshape(-1, 3)  # TRG head frame, m
+    lmk3d = face[np.load(model_dir / "kpt_ind.npy")] + [0.0, 0.0, 0.6]  # 0.6 m ahead
+    px = 600.0 * lmk3d[:, :2] / lmk3d[:, 2:] + [320.0, 240.0]  # facing the camera
+    x, y = hri.landmarks70(head(px), 640, 480)[:68, :2].T
+    c = constants()
+    assert x[0] < x[8] < x[16], "jaw from the subject's right (image left) to the left ear"
+    for right, left in ((36, 45), (39, 42), (31, 35), (48, 54), (17, 26)):
+        assert x[right] < x[left], (right, left)  # subject's right on the image's left
+    eyes = y[36:48].mean()
+    assert y[19] < eyes < y[30] < y[51] < y[57] < y[8], "brows, eyes, nose, lips, chin"
+    assert c["RIGHT_EYE_OUTSIDE"] == 36 and c["LEFT_EYE_OUTSIDE"] == 45 and c["MENTON"] == 8
+
+
 def test_landmarks70_normalised_with_pupils_from_the_irises() -> None:
     rng = np.random.default_rng(0)
     lmk = rng.uniform([100, 80], [300, 320], (68, 2))
@@ -119,11 +139,31 @@ def test_crop_is_the_box_resized() -> None:
     assert out.shape == (128, 128, 3) and out.dtype == np.uint8
     want = cv2.resize(image[51:306, 100:356], (128, 128), interpolation=cv2.INTER_AREA)
     assert np.abs(out.astype(int) - want).mean() < 1.0
-    # a box that leaves the image: the outside is black, the inside still the image's
-    edge = hri.crop_face(image, np.array([-64, 0, 64, 128.0]), (128, 128))
-    assert (edge[:, :64] == 0).all()
-    assert np.abs(edge[:, 64:].astype(int) - image[:128, :64]).mean() < 1.0
     assert hri.crop_face(image, np.array([700, 0, 800, 100.0]), (64, 32)).shape == (32, 64, 3)
+
+
+def test_crop_and_roi_agree_for_a_face_at_the_border() -> None:
+    """A box that leaves the image: the cropped image is the region the ROI names (edges
+    times the image size), no black padding, so a consumer mapping the crop back through the
+    ROI lands on the same pixels."""
+    rng = np.random.default_rng(2)
+    image = cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8), (9, 9), 3)
+    box = np.array([-64.0, 400.0, 64.0, 528.0])  # off the left and bottom borders
+    roi = hri.normalized_roi(box, 640, 480)
+    np.testing.assert_allclose(roi, [0.0, 400 / 480, 0.1, 1.0])
+    x0, y0, x1, y1 = (roi * [640, 480, 640, 480]).round().astype(int)
+    want = cv2.resize(image[y0:y1, x0:x1], (128, 128), interpolation=cv2.INTER_LINEAR)
+    out = hri.crop_face(image, box, (128, 128))
+    assert out.min() > 0, "no black padding"
+    assert np.abs(out.astype(int) - want).mean() < 1.0
+
+
+def test_landmarks_and_roi_share_one_origin() -> None:
+    """A landmark at the centre of the box's corner pixel is half a pixel inside the ROI."""
+    lmk = np.full((68, 2), 100.0)
+    out = hri.landmarks70(head(lmk, box=np.array([100.0, 100.0, 200.0, 200.0])), 400, 400)
+    roi = hri.normalized_roi(np.array([100.0, 100.0, 200.0, 200.0]), 400, 400)
+    np.testing.assert_allclose(out[0, :2] - roi[:2], [0.5 / 400, 0.5 / 400])
 
 
 @pytest.mark.parametrize("degrees", [-25.0, 0.0, 17.0])
@@ -137,20 +177,21 @@ def test_aligned_face_has_level_eyes(degrees: float) -> None:
     lmk[hri.RIGHT_EYE] = centre - offset
     lmk[hri.LEFT_EYE] = centre + offset
     assert hri.roll(lmk) == pytest.approx(a)
-    box = np.array([220.0, 140.0, 420.0, 340.0])
+    box = np.array([220.5, 140.5, 420.5, 340.5])  # edges: centred on the eyes' midpoint
     m = hri.alignment(box, hri.roll(lmk), (128, 128))
     right = m @ np.append(centre - offset, 1)
     left = m @ np.append(centre + offset, 1)
     assert right[1] == pytest.approx(left[1], abs=1e-9)
     assert right[0] < left[0]
-    np.testing.assert_allclose((right + left) / 2, [64, 64], atol=1e-9)
+    np.testing.assert_allclose((right + left) / 2, [63.5, 63.5], atol=1e-9)  # the middle
     image = np.zeros((480, 640), np.uint8)
     for eye in (centre - offset, centre + offset):
-        cv2.circle(image, (round(float(eye[0])), round(float(eye[1]))), 6, 255, -1)
+        centre16 = (round(float(eye[0]) * 16), round(float(eye[1]) * 16))  # 1/16 px
+        cv2.circle(image, centre16, 6 * 16, 255, -1, lineType=cv2.LINE_AA, shift=4)
     out = hri.align_face(image, head(lmk, box=box), (128, 128))
     ys, xs = np.nonzero(out > 128)
     halves = [ys[xs < 64].mean(), ys[xs >= 64].mean()]
-    assert abs(halves[0] - halves[1]) < 0.5 and abs(halves[0] - 64) < 1.0
+    assert abs(halves[0] - halves[1]) < 0.5 and abs(halves[0] - 63.5) < 0.5
 
 
 def test_tracked_lists_join_cameras_without_flicker() -> None:

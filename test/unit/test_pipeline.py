@@ -168,3 +168,15 @@ def test_a_jump_forward_in_time_restarts_smoothing_and_is_logged_once(
     np.testing.assert_allclose(head.smoothed_translation, head.translation)
     jumps = [r for r in caplog.records if "jumped" in r.getMessage()]
     assert len(jumps) == 1, [r.getMessage() for r in caplog.records]
+
+
+def test_ended_tracks_give_new_ids_and_a_new_primary(parts) -> None:
+    """The node ends every track when it deactivates: the same face, seen again after the
+    next activation, gets a new id (ids announced gone are never reused)."""
+    pipe = HeadPosePipeline(*parts)
+    first = pipe.process(skimage.data.astronaut(), camera(), 0.0)
+    assert [h.id for h in first.heads] == ["a"] and first.primary is not None
+    assert pipe.end_tracks() == ["a"]
+    again = pipe.process(skimage.data.astronaut(), camera(), 0.1)
+    assert [h.id for h in again.heads] == ["b"] and again.lost_ids == []
+    assert again.primary is not None and again.primary.id == "b"

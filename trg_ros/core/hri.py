@@ -2,6 +2,10 @@
 
 ROS-free: the ROS layer only copies these arrays into ``hri_msgs`` messages.
 
+Boxes are in pixel-edge coordinates (the image spans [0, W] x [0, H], pixel ``u`` covers
+[u, u + 1]); landmarks have pixel centres on integers, as K does, so a landmark at ``u`` lies at
+edge coordinate ``u + 0.5``. Normalised values are edge coordinates divided by the image size.
+
 - :func:`normalized_roi`: the face box divided by the image size, clipped to [0, 1].
 - :func:`landmarks70`: the 70 points of ``hri_msgs/FacialLandmarks``. Indices 0-67 are the
   iBUG-68 indices themselves: the message's constants name them in the same order, including
@@ -10,7 +14,8 @@ ROS-free: the ROS layer only copies these arrays into ``hri_msgs`` messages.
   needed; ``test/unit/test_hri.py`` checks the named constants against our landmark layout.
   68/69 are the subject's right/left pupil: FaceMesh's iris centres 468/473 where a landmarker
   ran (``Head.face_landmarks``), else confidence 0.
-- :func:`crop_face`: the box region resized to the ROS4HRI face image size.
+- :func:`crop_face`: the ROI's region (the box clipped to the image) resized to the ROS4HRI
+  face image size.
 - :func:`align_face`: the same region rotated about its centre so that the eyes are level.
 """
 
@@ -67,11 +72,13 @@ def landmarks70(head: Head, width: int, height: int) -> np.ndarray:
 
 
 def crop_face(image: np.ndarray, box: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The face box resized to ``size``; parts of the box outside the image are black.
+    """The region :func:`normalized_roi` describes (the box clipped to the image, its edges
+    rounded to whole pixels) resized to ``size``, so the image and the ROI sent with it agree
+    also for a face at the border; black when the box lies wholly outside the image.
 
     Args:
         image: (H, W, C) or (H, W) uint8.
-        box: (4,) x_min, y_min, x_max, y_max, px (pixel centres on integers).
+        box: (4,) x_min, y_min, x_max, y_max, px (pixel edges: pixel u spans [u, u + 1]).
         size: (width, height) of the result, px.
 
     Returns:
@@ -79,14 +86,10 @@ def crop_face(image: np.ndarray, box: np.ndarray, size: tuple[int, int]) -> np.n
     """
     h, w = image.shape[:2]
     x0, y0, x1, y1 = (round(float(v)) for v in box)
-    x0c, y0c, x1c, y1c = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-    if x1c <= x0c or y1c <= y0c:
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:
         return np.zeros((size[1], size[0], *image.shape[2:]), np.uint8)
-    region = image[y0c:y1c, x0c:x1c]
-    if (x0c, y0c, x1c, y1c) != (x0, y0, x1, y1):  # pad what lies outside the image
-        region = cv2.copyMakeBorder(
-            region, y0c - y0, y1 - y1c, x0c - x0, x1 - x1c, cv2.BORDER_CONSTANT, value=0
-        )
+    region = image[y0:y1, x0:x1]
     shrink = region.shape[1] > size[0] or region.shape[0] > size[1]
     return cv2.resize(region, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
@@ -101,15 +104,16 @@ def roll(landmarks_2d: np.ndarray) -> float:
 
 
 def alignment(box: np.ndarray, angle: float, size: tuple[int, int]) -> np.ndarray:
-    """(2, 3) affine map from image px to aligned-face px: rotate by ``-angle`` about the box
-    centre and scale the box to ``size``."""
+    """(2, 3) affine map from image px to aligned-face px, both with pixel centres on integers
+    (as landmarks and ``cv2.warpAffine``): rotate by ``-angle`` about the centre of ``box``
+    (pixel edges) and scale the box to ``size``, so that the box's edges become the result's."""
     x0, y0, x1, y1 = (float(v) for v in box)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) - 0.5  # as a pixel-centre coordinate
     sx, sy = size[0] / max(x1 - x0, 1e-6), size[1] / max(y1 - y0, 1e-6)
     c, s = math.cos(angle), math.sin(angle)
     rot = np.array([[c, s], [-s, c]])  # undoes a rotation by +angle (image y down)
     a = np.diag([sx, sy]) @ rot
-    t = np.array([size[0] / 2, size[1] / 2]) - a @ np.array([cx, cy])
+    t = (np.array(size, np.float64) - 1) / 2 - a @ centre
     return np.concatenate([a, t[:, None]], axis=1)
 
 

@@ -213,6 +213,17 @@ class HeadPosePipeline:
         timings["total"] = time.perf_counter() - t0
         return FrameResult(out, timings, lost, non_finite, stamp_reset, primary, signals)
 
+    def end_tracks(self) -> list[str]:
+        """End every track now (the stream stops, e.g. the node deactivates): a face seen
+        after this gets a new id, as ids are never reused once their end was announced.
+        The primary face and the stamp history go with them. Returns the ids that ended."""
+        lost = sorted(self._alive)
+        self.tracker.tracks = []
+        self._alive = set()
+        self.primary = PrimarySelector(self._config.primary)
+        self._last_stamp = None
+        return lost
+
     def _check_stamp(self, stamp: float) -> bool:
         """Restart every track's smoothing when time does not move forward plausibly;
         True when it did."""

@@ -11,12 +11,14 @@ deactivation completes), so they are plain publishers owned here rather than lif
 (a lifecycle publisher made while the node is active would start disabled and need enabling
 by hand, and rclpy's set of managed entities is not safe to grow from the processing thread
 while a transition walks it). Everything is reliable, as ROS4HRI consumers subscribe; the
-images are computed and sent only while someone subscribes to them.
+images are computed and sent only while someone subscribes to them, as bgr8 (libhri reads
+them as OpenCV BGR without converting).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +29,7 @@ from std_msgs.msg import Header
 
 from trg_ros.core import hri
 from trg_ros.core.types import Head
-from trg_ros.ros.convert import rgb_to_image
+from trg_ros.ros.convert import rgb_to_bgr8_image
 
 TRACKED = "humans/faces/tracked"
 FACES = "/humans/faces"
@@ -100,6 +102,10 @@ class FacePublishers:
 class HriFaces:
     """Owns the ROS4HRI publishers of one node.
 
+    ``publish`` runs on the processing thread, ``deactivate`` and ``close`` on the executor's;
+    one lock keeps them apart, and after ``close`` a late frame (a worker that did not stop in
+    time) publishes nothing and makes no publisher.
+
     Args:
         node: the lifecycle node (configured).
     """
@@ -111,6 +117,8 @@ class HriFaces:
         self._tracked = node.create_lifecycle_publisher(IdsList, TRACKED, hri_qos())
         self._faces: dict[str, FacePublishers] = {}
         self._frame_id = ""
+        self._lock = threading.RLock()
+        self._closed = False
 
     @property
     def ids(self) -> list[str]:
@@ -154,6 +162,18 @@ class HriFaces:
             rgb: (H, W, 3) uint8, the image the boxes and landmarks refer to.
             size: (width, height) of the cropped and aligned images, px.
         """
+        with self._lock:
+            if not self._closed:
+                self._publish(header, heads, lost, rgb, size)
+
+    def _publish(
+        self,
+        header: Header,
+        heads: list[Head],
+        lost: list[str],
+        rgb: np.ndarray,
+        size: tuple[int, int],
+    ) -> None:
         from hri_msgs.msg import IdsList
 
         self._frame_id = header.frame_id
@@ -168,10 +188,10 @@ class HriFaces:
             face.landmarks.publish(landmarks_msg(head, header, width, height))
             if face.cropped.get_subscription_count():
                 crop = hri.crop_face(rgb, head.box, size)
-                face.cropped.publish(rgb_to_image(crop, header))
+                face.cropped.publish(rgb_to_bgr8_image(crop, header))
             if face.aligned.get_subscription_count():
                 aligned = hri.align_face(rgb, head, size)
-                face.aligned.publish(rgb_to_image(aligned, header))
+                face.aligned.publish(rgb_to_bgr8_image(aligned, header))
         self._tracked.publish(IdsList(header=header, ids=self.ids))
 
     def deactivate(self) -> None:
@@ -179,15 +199,22 @@ class HriFaces:
         in the last image's frame), and every face's topics go."""
         from hri_msgs.msg import IdsList
 
-        stamp = self._node.get_clock().now().to_msg()
-        self._tracked.publish(IdsList(header=Header(stamp=stamp, frame_id=self._frame_id)))
-        for face_id in list(self._faces):
-            self._close(face_id)
+        with self._lock:
+            if self._closed:
+                return
+            stamp = self._node.get_clock().now().to_msg()
+            self._tracked.publish(IdsList(header=Header(stamp=stamp, frame_id=self._frame_id)))
+            for face_id in list(self._faces):
+                self._close(face_id)
 
     def close(self) -> None:
         """Everything goes; a node shut down while active first sends the empty list."""
-        if self._tracked.is_activated and self._node.context.ok():
-            self.deactivate()
-        for face_id in list(self._faces):
-            self._close(face_id)
-        self._node.destroy_lifecycle_publisher(self._tracked)
+        with self._lock:
+            if self._closed:
+                return
+            if self._tracked.is_activated and self._node.context.ok():
+                self.deactivate()
+            self._closed = True
+            for face_id in list(self._faces):
+                self._close(face_id)
+            self._node.destroy_lifecycle_publisher(self._tracked)

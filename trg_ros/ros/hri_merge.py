@@ -15,19 +15,24 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import rclpy
-from hri_msgs.msg import IdsList
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from std_msgs.msg import Header
 
 from trg_ros.core.hri import TrackedLists
 from trg_ros.ros.hri import TRACKED, hri_qos
+from trg_ros.ros.params import overrides_of, whole_as_double
 
 NODE_NAME = "trg_hri_merge"
+EXIT_MISSING = 1
 EXIT_BAD_PARAMETER = 2
+TIMEOUT_RANGE = (0.05, 60.0)
 
 
 def parse_namespaces(text: str) -> list[str]:
@@ -50,22 +55,25 @@ class HriMergeNode(Node):
     """Raises ValueError (naming the parameter) on bad parameters."""
 
     def __init__(self) -> None:
+        from hri_msgs.msg import IdsList
+
         super().__init__(NODE_NAME)
-        text = self.declare_parameter(
-            "namespaces", "", ParameterDescriptor(description="cameras' namespaces: cam1,cam2")
-        ).value
-        timeout = self.declare_parameter(
+        overrides = overrides_of(self)
+        if "timeout" in overrides:  # `timeout:=2` means 2.0
+            overrides["timeout"] = whole_as_double(overrides["timeout"])
+        text = self._declare("namespaces", "", "a string", "cameras' namespaces: cam1,cam2")
+        timeout = self._declare(
             "timeout",
             2.0,
-            ParameterDescriptor(
-                description="s after which a silent camera's faces leave the joined list",
-                floating_point_range=[
-                    FloatingPointRange(from_value=0.05, to_value=60.0, step=0.0)
-                ],
-            ),
-        ).value
+            f"a number of s in [{TIMEOUT_RANGE[0]:g}, {TIMEOUT_RANGE[1]:g}]",
+            "s after which a silent camera's faces leave the joined list",
+            floating_point_range=[FloatingPointRange(
+                from_value=TIMEOUT_RANGE[0], to_value=TIMEOUT_RANGE[1], step=0.0
+            )],
+        )  # fmt: skip
         self.namespaces = parse_namespaces(text)
         self.lists = TrackedLists(timeout)
+        self._ids_list = IdsList
         self._pub = self.create_publisher(IdsList, "/" + TRACKED, hri_qos())
         self._subs = [
             self.create_subscription(IdsList, f"/{ns}/{TRACKED}", self._receiver(ns), hri_qos())
@@ -74,21 +82,39 @@ class HriMergeNode(Node):
         self._frame_id = ""
         self._timer = self.create_timer(min(0.2, timeout / 2), self._expire)
 
-    def _receiver(self, ns: str):
-        def receive(msg: IdsList) -> None:
+    def _declare(self, name: str, default: Any, want: str, description: str, **range_) -> Any:
+        """The parameter's value; ValueError naming it when the value given does not fit."""
+        try:
+            descriptor = ParameterDescriptor(description=description, **range_)
+            return self.declare_parameter(name, default, descriptor).value
+        except ParameterException:
+            given = overrides_of(self)[name].value
+            raise ValueError(f"{name}={given!r}: expected {want}") from None
+
+    def _receiver(self, ns: str) -> Callable[[Any], None]:
+        def receive(msg: Any) -> None:
             self._frame_id = msg.header.frame_id
             ids = self.lists.update(ns, list(msg.ids), time.monotonic())
-            self._pub.publish(IdsList(header=msg.header, ids=ids))
+            self._pub.publish(self._ids_list(header=msg.header, ids=ids))
 
         return receive
 
     def _expire(self) -> None:
         if self.lists.expire(time.monotonic()):
             header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
-            self._pub.publish(IdsList(header=header, ids=self.lists.ids()))
+            self._pub.publish(self._ids_list(header=header, ids=self.lists.ids()))
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        import hri_msgs.msg  # noqa: F401
+    except ImportError as e:
+        print(
+            f"{NODE_NAME}: hri_msgs is not installed ({e}): install ros-$ROS_DISTRO-hri-msgs "
+            "or run scripts/dev setup; not starting",
+            file=sys.stderr,
+        )
+        return EXIT_MISSING
     rclpy.init(args=argv if argv is not None else sys.argv)
     try:
         node = HriMergeNode()
@@ -96,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid parameter {e}; not starting")
         rclpy.try_shutdown()
         return EXIT_BAD_PARAMETER
-    node.get_logger().info(
-        f"joining {', '.join(f'/{ns}/{TRACKED}' for ns in node.namespaces)} on /{TRACKED}"
-    )
     try:
+        node.get_logger().info(
+            f"joining {', '.join(f'/{ns}/{TRACKED}' for ns in node.namespaces)} on /{TRACKED}"
+        )
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import rclpy
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.signals import SignalHandlerOptions
 from rclpy.utilities import get_default_context
 
 from trg_ros.ros.node import NODE_NAME, HeadPoseNode
 from trg_ros.ros.params import ParameterError
 
 EXIT_BAD_PARAMETER = 2
+SPIN_S = 0.2
 
 
 def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = True) -> int:
@@ -25,7 +29,17 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
     args = list(ros_args) or ["--ros-args"]
     if params_file is not None:
         args[1:1] = ["--params-file", str(params_file)]
-    rclpy.init(args=[sys.argv[0], *args])  # the default context: rclpy's Ctrl-C handling
+    # rclpy handles SIGTERM (it shuts the context down); Ctrl-C stays Python's KeyboardInterrupt
+    # so that the context is still up for the shutdown transition, which tells consumers the
+    # node is going (e.g. the empty ROS4HRI list) before its topics go.
+    rclpy.init(args=[sys.argv[0], *args], signal_handler_options=SignalHandlerOptions.SIGTERM)
+    interrupted = threading.Event()  # seen even where library code swallows the exception
+
+    def on_sigint(signum: int, frame: object) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
     context = get_default_context()
     try:
         node = HeadPoseNode()
@@ -54,7 +68,8 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
                 node.get_logger().info(
                     f"active: waiting for images on {node.resolve_topic_name('image')}"
                 )
-        executor.spin()
+        while context.ok() and not interrupted.is_set():  # Ctrl-C seen within SPIN_S
+            executor.spin_once(timeout_sec=SPIN_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
@@ -62,8 +77,11 @@ def run_node(ros_args: list[str], params_file: Path | None, autostart: bool = Tr
         # it once more) must not cut the clean-up short; SIGTERM still ends a stuck process.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if context.ok():
-            node.trigger_shutdown()
-        else:  # Ctrl-C shut the context down first: no transition can run any more
+            try:
+                node.trigger_shutdown()
+            except RCLError:  # Ctrl-C cut a transition short: no transition can run any more
+                node.release()
+        else:  # SIGTERM or an external shutdown came first: no transition can run any more
             node.release()
         executor.shutdown()
         node.destroy_node()

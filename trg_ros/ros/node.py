@@ -169,6 +169,8 @@ class HeadPoseNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE  # still active, still processing
         if self._outputs is not None:
             self._outputs.deactivate()  # e.g. the empty ROS4HRI list, while still active
+        if self.pipeline is not None:  # announced gone: a face seen after activation is new
+            self.pipeline.end_tracks()
         self._state = "inactive"
         return super().on_deactivate(state)
 

@@ -25,6 +25,7 @@ from trg_ros.core.model.files import CHECKPOINTS
 from trg_ros.core.signals.stage import GAZE_FROM
 from trg_ros.core.tflite.runtime import TFLITE_RUNTIMES
 
+ID_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a topic name token
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
@@ -244,8 +245,11 @@ class NodeParams:
             )
         if 0 < self.image_bit_depth < 8:
             raise ValueError(f"image_bit_depth={self.image_bit_depth}: use 0 (auto) or 8..16")
-        if self.id_prefix not in ("", "auto") and not self.id_prefix[0].isalpha():
-            raise ValueError(f"id_prefix={self.id_prefix!r} must start with a letter")
+        if self.id_prefix not in ("", "auto") and not ID_PREFIX.fullmatch(self.id_prefix):
+            raise ValueError(
+                f"id_prefix={self.id_prefix!r} must start with a letter and hold only letters, "
+                "digits and '_' (ids name the ROS4HRI topics /humans/faces/<id>/...), e.g. cam1_"
+            )
         if len(self.attention_forward) != 3 or not any(self.attention_forward):
             raise ValueError(
                 f"attention_forward={list(self.attention_forward)}: give a non-zero vector "
@@ -295,11 +299,14 @@ def as_double(param: Parameter) -> Parameter:
     """A whole number given for a double parameter, as the double it means: params files and
     ``ros2 param set`` write ``30`` where the parameter is ``30.0``; anything else unchanged."""
     fields = NodeParams.field_docs()
-    if (
-        param.name in fields
-        and param.type_ == Parameter.Type.INTEGER
-        and isinstance(getattr(NodeParams(), param.name), float)
-    ):
+    if param.name in fields and isinstance(getattr(NodeParams(), param.name), float):
+        return whole_as_double(param)
+    return param
+
+
+def whole_as_double(param: Parameter) -> Parameter:
+    """``param`` as a double when it is an integer (the caller knows it is a double one)."""
+    if param.type_ == Parameter.Type.INTEGER:
         return Parameter(param.name, Parameter.Type.DOUBLE, float(param.value))
     return param
 
