@@ -247,6 +247,10 @@ def test_with_trg_the_pipeline_runs_facemesh_for_the_signals(
     assert head.model == "trg" and head.face_landmarks is not None
     signals = result.signals[head.id]
     assert all(e.valid for e in signals.eyes) and len(signals.blendshapes) == 52
+    stage = built.pipeline.signals
+    assert stage is not None and head.id in stage._tracks
+    assert built.pipeline.end_tracks() == [head.id]  # the node deactivates
+    assert head.id not in stage._tracks  # its blink/PERCLOS timers end with the track
     off = build_pipeline(dataclasses.replace(params, face_signals=False), "/")
     assert off.pipeline.signals is None and not off.pipeline.process(rgb, camera, 0.0).signals
 

@@ -218,6 +218,8 @@ class HeadPosePipeline:
         after this gets a new id, as ids are never reused once their end was announced.
         The primary face and the stamp history go with them. Returns the ids that ended."""
         lost = sorted(self._alive)
+        if self.signals is not None:
+            self.signals.forget(lost)
         self.tracker.tracks = []
         self._alive = set()
         self.primary = PrimarySelector(self._config.primary)

@@ -190,6 +190,11 @@ class SignalStage:
                 out[i] = dataclasses.replace(heads[i], face_landmarks=points)
         return out
 
+    def forget(self, ids: Sequence[str]) -> None:
+        """Drop the timers (blinks, PERCLOS, glances) of tracks that ended."""
+        for track in ids:
+            self._tracks.pop(track, None)
+
     def process(
         self,
         image_rgb: np.ndarray,
@@ -199,8 +204,7 @@ class SignalStage:
         lost: Sequence[str] = (),
     ) -> tuple[list[Head], dict[str, FaceSignals]]:
         """One frame: the heads (with FaceMesh points added) and the signals per face id."""
-        for track in lost:
-            self._tracks.pop(track, None)
+        self.forget(lost)
         heads = self.add_landmarks(image_rgb, list(heads))
         measured = [h for h in heads if h.face_landmarks is not None]
         scores = (
