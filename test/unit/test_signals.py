@@ -160,6 +160,27 @@ def test_a_clip_of_open_and_closed_frames_gives_one_blink(
     assert "signals" in out[-1].timings
 
 
+def test_a_stamp_reset_starts_the_signals_afresh(
+    faces, estimator, detector_weights: Path, facemesh_dir: Path
+) -> None:
+    # a looping bag: a closure is under way when the stamps go back to 0
+    rgb = faces["astronaut"]
+    camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
+    pipeline = HeadPosePipeline(
+        estimator, BlazeFace(detector_weights), signals=SignalStage.from_dir(facemesh_dir)
+    )
+    first = pipeline.process(rgb, camera, 0.0)
+    shut = close_eyes(rgb, first.heads[0].face_landmarks + 0.5)
+    for i, frame in enumerate([rgb] * 3 + [shut] * 2):
+        pipeline.process(frame, camera, (i + 1) / 10)
+    looped = [pipeline.process(rgb, camera, i / 10) for i in range(3)]
+    assert looped[0].stamp_reset
+    (face_id,) = looped[-1].signals
+    last = looped[-1].signals[face_id].summary
+    assert not last.eyes_closed and last.blink_count == 0 and last.long_closure_count == 0
+    assert last.perclos_coverage == pytest.approx(0.2) and last.perclos == 0.0
+
+
 def test_heads_without_facemesh_points_get_them_from_the_landmarker(
     faces, measure: Measure, stage: SignalStage
 ) -> None:

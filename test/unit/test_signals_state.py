@@ -99,3 +99,46 @@ def test_long_glances_away_are_counted_once_each() -> None:
     assert out[-1].long_glance_count == 1
     assert out[10 + n_away - 1].away_duration == pytest.approx((n_away - 1) / FPS)
     assert out[-1].away_duration == 0.0 and not out[-1].away
+
+
+def test_a_slow_stream_still_counts_its_episodes() -> None:
+    # 1 Hz (a loaded node or a slow CPU): every frame trusted, 1 s apart
+    track = TrackSignals(60.0, 30.0)
+    ears = [OPEN] * 5 + [CLOSED] * 3 + [OPEN] * 3
+    mars = [0.1] * 11 + [0.8] * 3 + [0.1] * 2
+    angles = [0.0] * 16 + [45.0] * 5 + [0.0] * 2
+    ears += [OPEN] * (len(angles) - len(ears))
+    mars += [0.1] * (len(angles) - len(mars))
+    series = enumerate(zip(ears, mars, angles, strict=True))
+    out = [track.update(float(i), e, m, a) for i, (e, m, a) in series]
+    last = out[-1]
+    assert last.long_closure_count == 1 and last.blink_count == 0
+    assert out[7].closed_duration == pytest.approx(2.0)
+    assert last.yawn_count == 1 and last.last_yawn_duration == pytest.approx(3.0)
+    assert last.long_glance_count == 1
+    assert out[20].away_duration == pytest.approx(4.0)
+    # PERCLOS weighs each frame by its full second: 3 closed of 22
+    assert last.perclos == pytest.approx(3.0 / 22.0)
+    assert last.perclos_coverage == pytest.approx(22.0)
+
+
+def test_at_a_slow_rate_lost_trust_still_abandons() -> None:
+    track = TrackSignals(60.0, 30.0)
+    ears = [OPEN] * 5 + [CLOSED] * 2 + [None] * 3 + [OPEN] * 2  # 4 s unseen > 2.5 intervals
+    out = [track.update(float(i), e, 0.1, 0.0) for i, e in enumerate(ears)]
+    assert out[-1].blink_count == 0 and out[-1].long_closure_count == 0
+
+
+def test_stamps_that_loop_back_or_stand_still_are_ignored() -> None:
+    track = TrackSignals(60.0, 30.0)
+    ears = [OPEN] * 20 + [CLOSED] * 3 + [OPEN] * 7
+    stamps = [i / FPS for i in range(30)]
+    stamps = [*stamps[:22], stamps[21], *stamps[:10], *stamps[22:]]  # stands, loops, resumes
+    ears = [*ears[:22], CLOSED, *[OPEN] * 10, *ears[22:]]
+    out = [track.update(t, e, 0.1, 0.0) for t, e in zip(stamps, ears, strict=True)]
+    assert all(not s.blink for s in out[22:33])  # the repeated and looped frames add nothing
+    assert out[-1].blink_count == 1
+    assert out[-1].last_blink_onset == pytest.approx(2.0)
+    assert out[-1].last_blink_duration == pytest.approx(0.3)
+    assert out[-1].perclos_coverage == pytest.approx(2.9)
+    assert out[-1].perclos == pytest.approx(0.3 / 2.9)

@@ -150,6 +150,8 @@ class HeadPosePipeline:
         t0 = time.perf_counter()
         self._take_pending_config()
         stamp_reset = self._check_stamp(stamp)
+        if stamp_reset and self.signals is not None:
+            self.signals.forget_all()  # their timers and windows were measured on the old clock
         run_detector = detections is None and (
             self._frame % self.config.detect_every == 0
             or not any(t.confirmed(self.config.tracker) for t in self.tracker.tracks)

@@ -195,6 +195,10 @@ class SignalStage:
         for track in ids:
             self._tracks.pop(track, None)
 
+    def forget_all(self) -> None:
+        """Drop every track's timers (the stamps reset: they were measured on another clock)."""
+        self._tracks.clear()
+
     def process(
         self,
         image_rgb: np.ndarray,

@@ -12,16 +12,21 @@ The rules (README "Driver-monitoring signals"):
   first closed frame to its first open one; it is a blink when it lasts at most ``BLINK_MAX``
   s, else a long closure (counted apart: microsleep territory).
 - PERCLOS (P80): the share of the last ``perclos_window`` s with ``c >= P80``, each frame
-  weighing the time since the previous one (at most ``MAX_GAP``); ``perclos_coverage`` is the
-  trusted time in the window it was measured over.
+  weighing the time since the previous one (at most the allowed gap, below);
+  ``perclos_coverage`` is the trusted time in the window it was measured over.
 - Yawn: the mouth aspect ratio at least ``YAWN_MAR`` for at least ``YAWN_MIN`` s.
 - Attention: away while the gaze (or head) direction is more than the threshold from the
   forward direction; a glance away that reaches ``LONG_GLANCE`` s is counted once.
 - Frames where a signal cannot be trusted (eyes not visible, iris not found) are neither
-  open nor closed: running timers hold. A gap of more than ``MAX_GAP`` s without a trusted
-  frame abandons the episode in progress (not counted: its end is unknown). Signals live as
-  long as the face's track: a face that is lost ends its track and its timers; a face found
-  again starts afresh under a new id.
+  open nor closed: running timers hold. A gap without a trusted frame longer than the allowed
+  gap abandons the episode in progress (not counted: its end is unknown). The allowed gap is
+  ``MAX_GAP`` s or ``GAP_FRAMES`` times the stream's frame interval (the median of the last
+  ``INTERVALS`` intervals, this one included), whichever is longer: a slow stream (the node
+  drops frames under load, a CPU may give 1-2 Hz) still counts its episodes, while trust lost
+  for a few frames still abandons them. A frame whose stamp is not after the previous one
+  (looping bags, sim-time resets) is ignored: it returns the previous frame's summary.
+  Signals live as long as the face's track: a face that is lost ends its track and its
+  timers; a face found again starts afresh under a new id.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ CLOSED = 0.5
 P80 = 0.8
 BLINK_MAX = 1.0  # s
 MAX_GAP = 0.5  # s
+GAP_FRAMES = 2.5  # frame intervals a gap may last before it abandons an episode
+INTERVALS = 9
 YAWN_MAR = 0.6
 YAWN_MIN = 1.0  # s
 LONG_GLANCE = 3.0  # s, as driver-monitoring protocols count long distraction
@@ -52,10 +59,11 @@ class Episode:
         self.onset: float | None = None
         self._last_known: float | None = None
 
-    def update(self, stamp: float, on: bool | None) -> float | None:
-        """Feed one frame (``None``: unknown). Returns the duration of a run that ended here."""
+    def update(self, stamp: float, on: bool | None, max_gap: float = MAX_GAP) -> float | None:
+        """Feed one frame (``None``: unknown); a run not seen for more than ``max_gap`` s is
+        abandoned. Returns the duration of a run that ended here."""
         known = self._last_known
-        if self.onset is not None and known is not None and stamp - known > MAX_GAP:
+        if self.onset is not None and known is not None and stamp - known > max_gap:
             self.onset = None  # its end is unknown: abandoned, not counted
         if on is None:
             return None
@@ -115,6 +123,8 @@ class TrackSignals:
         self._perclos: deque[tuple[float, float, bool]] = deque()
         self._covered = self._closed = 0.0  # running sums over _perclos
         self._previous: float | None = None
+        self._intervals: deque[float] = deque(maxlen=INTERVALS)
+        self._summary: Summary | None = None
         self._closure, self._yawn, self._away = Episode(), Episode(), Episode()
         self.blink_count = self.long_closure_count = self.yawn_count = 0
         self.long_glance_count = 0
@@ -139,8 +149,14 @@ class TrackSignals:
     ) -> Summary:
         """One frame: the trusted eyes' mean EAR, the mouth aspect ratio, the attention
         angle (each None when it cannot be trusted)."""
-        dt = 0.0 if self._previous is None else min(max(stamp - self._previous, 0.0), MAX_GAP)
+        if self._previous is not None and stamp <= self._previous and self._summary is not None:
+            return self._summary  # time did not move forward: nothing to add
+        interval = 0.0 if self._previous is None else stamp - self._previous
         self._previous = stamp
+        if interval > 0:
+            self._intervals.append(interval)
+        max_gap = max(MAX_GAP, GAP_FRAMES * float(np.median(self._intervals or [0.0])))
+        dt = min(interval, max_gap)
         closure = math.nan
         if ear is not None:
             self._ears.append((stamp, ear))
@@ -155,19 +171,19 @@ class TrackSignals:
             self._covered -= old_dt
             self._closed -= old_dt if old_closed else 0.0
         onset = self._closure.onset
-        ended = self._closure.update(stamp, None if ear is None else closure >= CLOSED)
+        ended = self._closure.update(stamp, None if ear is None else closure >= CLOSED, max_gap)
         blink = ended is not None and ended <= BLINK_MAX
         if blink:
             self.blink_count += 1
             self._last_blink = (float(onset), float(ended))
         elif ended is not None:
             self.long_closure_count += 1
-        yawned = self._yawn.update(stamp, None if mar is None else mar >= YAWN_MAR)
+        yawned = self._yawn.update(stamp, None if mar is None else mar >= YAWN_MAR, max_gap)
         if yawned is not None and yawned >= YAWN_MIN:
             self.yawn_count += 1
             self._last_yawn = yawned
         away_on = None if angle_deg is None else angle_deg > self.attention_threshold_deg
-        self._away.update(stamp, away_on)
+        self._away.update(stamp, away_on, max_gap)
         away = self._away.duration(stamp)
         if self._away.onset is None:
             self._glance_counted = False
@@ -175,7 +191,7 @@ class TrackSignals:
             self._glance_counted = True
             self.long_glance_count += 1
         covered = self._covered if self._perclos else 0.0
-        return Summary(
+        self._summary = Summary(
             closure=closure,
             eyes_closed=self._closure.onset is not None,
             closed_duration=self._closure.duration(stamp),
@@ -195,3 +211,4 @@ class TrackSignals:
             away_duration=away,
             long_glance_count=self.long_glance_count,
         )
+        return self._summary
