@@ -39,19 +39,23 @@ def warp(image: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return out
 
 
-def close_eyes(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """The face with both eyes shut ((478, 2+) px points): the crease comes down by the lid's
-    height (piecewise-affine, so the lid skin stretches over the eye), the opening left is
-    filled from the skin around it (inpainting), and a lash line is drawn along the lower lid."""
+def close_eyes(
+    image: np.ndarray, landmarks: np.ndarray, which: tuple[int, ...] = (0, 1)
+) -> np.ndarray:
+    """The face with its eyes shut ((478, 2+) px points; ``which``: 0 the subject's right eye,
+    1 the left): the crease comes down by the lid's height (piecewise-affine, so the lid skin
+    stretches over the eye), the opening left is filled from the skin around it (inpainting),
+    and a lash line is drawn along the lower lid."""
     src = np.asarray(landmarks, np.float64)[:468, :2]
     dst = src.copy()
-    for upper, lower, crease in zip(UPPER, LOWER, CREASE, strict=True):
+    shut = [(UPPER[i], LOWER[i], CREASE[i]) for i in which]
+    for upper, lower, crease in shut:
         dst[list(upper)] = src[list(lower)]
         middle = (src[list(lower[3:6])] - src[list(upper[3:6])]).mean(0)
         dst[list(crease)] = src[list(crease)] + middle
     out = warp(image, src, dst)
     mask = np.zeros(image.shape[:2], np.uint8)
-    for upper, lower in zip(UPPER, LOWER, strict=True):
+    for upper, lower, _ in shut:
         ring = np.concatenate([src[list(upper)], src[list(lower[::-1])]])
         cv2.fillPoly(mask, [np.round(ring).astype(np.int32)], 255)
     width = np.linalg.norm(src[UPPER[0][0]] - src[UPPER[0][-1]])
@@ -59,7 +63,7 @@ def close_eyes(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     mask = cv2.dilate(mask, np.ones((grow, grow), np.uint8))
     out = cv2.inpaint(out, mask, grow, cv2.INPAINT_TELEA)
     lash = tuple(int(v) for v in np.percentile(image[mask > 0].reshape(-1, 3), 5, axis=0))
-    for lower in LOWER:
+    for _, lower, _ in shut:
         line = np.round(src[list(lower)]).astype(np.int32)
         cv2.polylines(out, [line], False, lash, max(1, round(width / 15)), cv2.LINE_AA)
     return out

@@ -110,6 +110,22 @@ def test_closed_eyes_flip_the_eye_signals(name: str, faces, measure: Measure) ->
     assert (1 - shut.eye_open >= 0.5).all()
 
 
+@pytest.mark.parametrize("shut_eye", [0, 1])
+def test_one_shut_eye_flips_that_eyes_signals_only(shut_eye: int, faces, measure: Measure) -> None:
+    # 0: the subject's right eye (image left on a frontal photo), eyes[0] and eye_open[0]
+    rgb = faces["astronaut"]
+    head, opened = measure(rgb)
+    _, winked = measure(close_eyes(rgb, head.face_landmarks + 0.5, (shut_eye,)))
+    other = 1 - shut_eye
+    assert winked.eyes[shut_eye].ear < 0.5 * opened.eyes[shut_eye].ear
+    # FaceMesh couples the eyes a little: the open one reads narrower (0.29 -> 0.24 here)
+    assert winked.eyes[other].ear > 0.75 * opened.eyes[other].ear
+    # so does the blendshape network: a single shut eye scores eyeBlink 0.42-0.51 here, not
+    # the > 0.5 of two shut eyes; it must still be that eye's score that moves
+    assert opened.eye_open[shut_eye] - winked.eye_open[shut_eye] > 0.3
+    assert winked.eye_open[other] > 0.85
+
+
 @pytest.mark.parametrize(("dx", "dy", "axis", "sign"), [(-0.15, 0, 0, -1), (0.15, 0, 0, 1)])
 def test_moved_irises_turn_the_gaze(
     dx: float, dy: float, axis: int, sign: int, faces, measure: Measure
@@ -248,6 +264,24 @@ def test_blendshapes_agree_with_mediapipe(
             assert diff[CHECKED].max() <= END_TO_END_ATOL, report[-1]
     print("\n".join(report))
     assert compared >= len(ours) // 2, report
+
+
+def test_mediapipe_names_a_single_shut_eye_as_the_stage_does(
+    faces, measure: Measure, facemesh_dir: Path, tmp_path: Path
+) -> None:
+    """MediaPipe's own eyeBlinkRight/eyeBlinkLeft on a face with one eye shut: the score that
+    rises is the one the stage pairs with that eye (eye_open[0] = 1 - eyeBlinkRight for the
+    subject's right eye, eyes[0])."""
+    rgb = faces["astronaut"]
+    head, _ = measure(rgb)
+    images = [close_eyes(rgb, head.face_landmarks + 0.5, (i,)) for i in (0, 1)]
+    theirs = mediapipe(images, facemesh_dir / "face_landmarker.task", tmp_path)
+    names = list(BLENDSHAPE_NAMES)
+    for shut_eye, ref in zip((0, 1), theirs, strict=True):
+        assert ref is not None, "MediaPipe found no face"
+        right, left = (ref["blendshapes"][names[k]] for k in (EYE_BLINK_RIGHT, EYE_BLINK_LEFT))
+        shut, other = (right, left) if shut_eye == 0 else (left, right)
+        assert shut - other > 0.2, (shut_eye, right, left)
 
 
 def test_with_trg_the_pipeline_runs_facemesh_for_the_signals(
