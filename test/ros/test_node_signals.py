@@ -77,6 +77,7 @@ def test_blinks_and_gaze_through_the_node(
     for f in opened[-3:]:
         assert all(f.eye_valid) and all(f.gaze_valid) and len(f.blendshapes) == 52
         assert f.attention_source == "eyes" and np.isfinite(f.attention_angle)
+        assert f.mouth_valid and np.isfinite(f.mouth_aspect_ratio)
         assert f.blendshapes[9] < 0.5 and f.eye_openness[1] > 0.5
     for f in closed:
         assert not any(f.gaze_valid) and np.isnan(f.gaze.x)

@@ -20,6 +20,7 @@ from trg_ros.core.signals.geometry import (
     aspect_ratio,
     combined_gaze,
     measure_eye,
+    measure_mouth,
     mouth_aspect_ratio,
 )
 
@@ -93,3 +94,19 @@ def test_aspect_ratios_of_the_canonical_face(canonical_face: CanonicalFace) -> N
         assert aspect_ratio(v, eye) == pytest.approx(aspect_ratio(3 * v, eye))
         assert 0.2 < aspect_ratio(v, eye) < 0.4
     assert mouth_aspect_ratio(v) < 0.2
+
+
+@pytest.mark.parametrize(("yaw", "pitch", "scale", "valid"), [
+    (0, 0, 1.0, True), (30, 10, 1.0, True), (60, 0, 1.0, False), (0, -55, 1.0, False),
+    (0, 0, 0.1, False),  # a far face: the mouth a few px wide
+])  # fmt: skip
+def test_the_mouth_is_trusted_facing_the_camera_and_large_enough(
+    canonical_face: CanonicalFace, yaw: float, pitch: float, scale: float, valid: bool
+) -> None:
+    landmarks, _ = posed_face(canonical_face, yaw, pitch, np.zeros(3))
+    pose = metric_pose(landmarks, CAMERA, canonical_face)
+    small = landmarks * [scale, scale, 1.0]  # the mesh's width in px only; the pose as fitted
+    mar = measure_mouth(pose.mesh, small, pose.rotation[:, 2])
+    assert np.isfinite(mar) == valid
+    if valid:
+        assert mar == pytest.approx(mouth_aspect_ratio(pose.mesh))

@@ -142,3 +142,10 @@ def test_stamps_that_loop_back_or_stand_still_are_ignored() -> None:
     assert out[-1].last_blink_duration == pytest.approx(0.3)
     assert out[-1].perclos_coverage == pytest.approx(2.9)
     assert out[-1].perclos == pytest.approx(0.3 / 2.9)
+
+
+def test_an_untrusted_mouth_holds_the_yawn_timer() -> None:
+    mars = [0.1] * 5 + [0.8] * 6 + [None] * 2 + [0.8] * 6 + [0.1] * 3
+    out = run([OPEN] * len(mars), mars=mars)
+    assert out[12].yawn_duration == pytest.approx(0.7)  # held, not ended
+    assert out[-1].yawn_count == 1 and out[-1].last_yawn_duration == pytest.approx(1.4)

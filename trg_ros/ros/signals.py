@@ -41,6 +41,7 @@ def signals_msg(s: FaceSignals, header: Header, with_blendshapes: bool) -> FaceS
         eye_gaze=[_vector(e.gaze) for e in eyes],
         gaze=_vector(s.gaze),
         gaze_origin=Point(**dict(zip("xyz", map(float, s.gaze_origin), strict=True))),
+        mouth_valid=math.isfinite(s.mar),
         mouth_aspect_ratio=s.mar,
         jaw_open=s.jaw_open,
         yawning=t.yawning,

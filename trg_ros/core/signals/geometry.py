@@ -40,6 +40,10 @@ MIN_EYE_WIDTH_PX = 8.0
 # ring is a plausible size for the eye and whose centre lies between the corners.
 MIN_EAR_FOR_IRIS = 0.1
 IRIS_RADIUS_RANGE = (0.1, 0.4)  # iris ring radius / eye width
+# The mouth is trusted only while it faces the camera within this angle (past it the far lip
+# corner turns away and the MAR shrinks) and its inner corners are this far apart in the image.
+MAX_MOUTH_VIEW_DEG = 45.0
+MIN_MOUTH_WIDTH_PX = 10.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,31 @@ def mouth_aspect_ratio(points: np.ndarray) -> float:
     width = np.linalg.norm(p[MOUTH_CORNERS[0]] - p[MOUTH_CORNERS[1]])
     gaps = [np.linalg.norm(p[a] - p[b]) for a, b in MOUTH_PAIRS]
     return float(np.mean(gaps) / width)
+
+
+def facing_deg(points: np.ndarray, forward: np.ndarray) -> float:
+    """Angle (deg) between the direction out of the face and the direction from the centroid
+    of ``points`` (camera frame, m) to the camera."""
+    centroid = points.mean(0)
+    to_camera = -centroid / np.linalg.norm(centroid)
+    return math.degrees(math.acos(float(np.clip(forward @ to_camera, -1.0, 1.0))))
+
+
+def measure_mouth(mesh: np.ndarray, face_landmarks: np.ndarray, forward: np.ndarray) -> float:
+    """The MAR where the mouth can be trusted (faces the camera within
+    ``MAX_MOUTH_VIEW_DEG``, at least ``MIN_MOUTH_WIDTH_PX`` wide), else NaN.
+
+    Args:
+        mesh: (468, 3) metric mesh, camera frame, m.
+        face_landmarks: (478, 3) ``Head.face_landmarks``, raw image px.
+        forward: (3,) unit direction out of the face, camera frame.
+    """
+    corners = list(MOUTH_CORNERS)
+    width_px = float(np.linalg.norm(np.subtract(*face_landmarks[corners, :2])))
+    mouth = mesh[corners + [i for pair in MOUTH_PAIRS for i in pair]]
+    if facing_deg(mouth, forward) > MAX_MOUTH_VIEW_DEG or width_px < MIN_MOUTH_WIDTH_PX:
+        return math.nan
+    return mouth_aspect_ratio(mesh)
 
 
 def _ray(camera: CameraModel, uv: np.ndarray) -> np.ndarray:
@@ -111,8 +140,7 @@ def measure_eye(
     nan3 = np.full(3, np.nan)
     lids = mesh[list(eye)]
     centroid = lids.mean(0)
-    to_camera = -centroid / np.linalg.norm(centroid)
-    facing = math.degrees(math.acos(float(np.clip(forward @ to_camera, -1.0, 1.0))))
+    facing = facing_deg(lids, forward)
     px = face_landmarks[:, :2]
     width_px = float(np.linalg.norm(px[eye[0]] - px[eye[3]]))
     if facing > MAX_EYE_VIEW_DEG or width_px < MIN_EYE_WIDTH_PX:

@@ -39,7 +39,7 @@ from trg_ros.core.signals.geometry import (
     combined_gaze,
     gaze_rotation,
     measure_eye,
-    mouth_aspect_ratio,
+    measure_mouth,
 )
 from trg_ros.core.signals.state import Summary, TrackSignals
 from trg_ros.core.types import Head
@@ -91,7 +91,8 @@ class FaceSignals:
             no blendshapes run).
         gaze: (3,) unit combined gaze (eyes), camera frame; NaN when no iris was found.
         gaze_origin: (3,) the mean eyeball centre, m.
-        mar: mouth aspect ratio.
+        mar: mouth aspect ratio; NaN where the mouth cannot be trusted (turned away from
+            the camera or too small: :func:`~trg_ros.core.signals.geometry.measure_mouth`).
         jaw_open: the ``jawOpen`` blendshape (NaN without blendshapes).
         attention_deg: angle between the attention direction and the forward one.
         attention_source: ``eyes`` or ``head``: which direction ``attention_deg`` measures.
@@ -253,7 +254,7 @@ class SignalStage:
             source, direction = "eyes", gaze[0]
         attention = angle_deg(direction, np.asarray(c.attention_forward, np.float64))
         valid_ears = [e.ear for e in eyes if e.valid]
-        mar = mouth_aspect_ratio(mesh)
+        mar = measure_mouth(mesh, points, forward)
         track = self._tracks.get(head.id)
         if track is None:
             track = self._tracks[head.id] = TrackSignals(
@@ -262,7 +263,10 @@ class SignalStage:
         track.perclos_window = c.perclos_window
         track.attention_threshold_deg = c.attention_threshold_deg
         summary = track.update(
-            stamp, float(np.mean(valid_ears)) if valid_ears else None, mar, attention
+            stamp,
+            float(np.mean(valid_ears)) if valid_ears else None,
+            mar if math.isfinite(mar) else None,
+            attention,
         )
         nan3 = np.full(3, np.nan)
         return FaceSignals(
