@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from trg_ros.msg import FaceSignalsArray
@@ -97,3 +97,27 @@ def test_blinks_and_gaze_through_the_node(
         ),
         timeout=10,
     )
+
+
+def test_signals_that_cannot_run_warn_on_the_diagnostics(
+    node_process, collector_factory, model_dir: Path, tmp_path: Path
+) -> None:
+    """TRG without the Face Landmarker files: the head pose runs, and the signals stage that
+    face_signals asks for but cannot be built is a warning on /diagnostics, not only a word
+    in the start-up summary."""
+    from trg_ros.core.facemesh.files import FACE_LANDMARKER
+
+    bare = tmp_path / "no_facemesh"
+    bare.mkdir()
+    skip = set(FACE_LANDMARKER.derived_names())
+    for f in model_dir.iterdir():
+        if f.name not in skip:
+            (bare / f.name).symlink_to(f)
+    node_process(f"data_dir:={bare}", "model:=trg")
+    col = collector_factory({"/diagnostics": DiagnosticArray})
+    warned = lambda: [  # noqa: E731
+        s for d in col.get("/diagnostics") for s in d.status
+        if "signals_unavailable" in s.message
+    ]  # fmt: skip
+    assert col.wait_for(lambda: bool(warned()), timeout=60), "no signals warning on /diagnostics"
+    assert warned()[-1].level == DiagnosticStatus.WARN

@@ -102,11 +102,15 @@ class Built:
         pipeline: detector, estimator and tracker.
         summary: a log line saying which estimator runs, where, why, and how faces are found.
         unused: parameters given that the chosen estimator does not read.
+        signals_error: why the signals stage asked for (``face_signals``) could not be
+            built (the node warns and reports it in its diagnostics); None when it was, or
+            when none was asked for.
     """
 
     pipeline: HeadPosePipeline
     summary: str
     unused: list[str]
+    signals_error: str | None = None
 
 
 def build_pipeline(p: NodeParams, namespace: str, ids: Iterator[int] | None = None) -> Built:
@@ -127,12 +131,13 @@ def build_pipeline(p: NodeParams, namespace: str, ids: Iterator[int] | None = No
         f"head pose by {estimator.name} on {estimator.device} ({why}); "
         f"faces by BlazeFace ({detector.net.runtime})"
     )
-    signals = None
+    signals, signals_error = None, None
     if p.face_signals:
         try:
             signals = SignalStage.from_dir(files.data_dir, facemesh_config(p), signal_config(p))
             summary += "; face signals on"
         except (TRGError, OSError) as e:
-            summary += f"; no face signals ({e})"
+            signals_error = str(e)
+            summary += "; no face signals"
     pipeline = HeadPosePipeline(estimator, detector, pipeline_config(p, namespace), ids, signals)
-    return Built(pipeline, summary, unused_parameters(estimator.name, p))
+    return Built(pipeline, summary, unused_parameters(estimator.name, p), signals_error)

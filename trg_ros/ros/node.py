@@ -132,6 +132,11 @@ class HeadPoseNode(LifecycleNode):
         self.status.hardware_id = str(estimator.device)
         self._model_name = f"{estimator.name} ({estimator.source})"
         self.get_logger().info(built.summary)
+        if built.signals_error is not None:
+            self.get_logger().warning(f"face_signals is on but cannot run: {built.signals_error}")
+            self.status.warn("signals_unavailable", built.signals_error)
+        else:
+            self.status.clear_problem("signals_unavailable")
         if built.unused:
             self.get_logger().warning(
                 f"{estimator.name} does not use these parameters, which are set: "
