@@ -23,6 +23,8 @@ from trg_ros.core.signals.geometry import (
     measure_mouth,
     mouth_aspect_ratio,
 )
+from trg_ros.core.signals.stage import SignalConfig, SignalStage
+from trg_ros.core.types import Head
 
 CAMERA = CameraModel(np.array([[800.0, 0, 640], [0, 800, 360], [0, 0, 1]]), 1280, 720)
 IRIS_RADIUS = 0.0058  # m
@@ -110,3 +112,39 @@ def test_the_mouth_is_trusted_facing_the_camera_and_large_enough(
     assert np.isfinite(mar) == valid
     if valid:
         assert mar == pytest.approx(mouth_aspect_ratio(pose.mesh))
+
+
+def attention(face: CanonicalFace, yaw: float, pitch: float, forward=(0.0, 0.0, -1.0)) -> float:
+    """The stage's attention angle (gaze_from head) of the synthetic face turned by yaw/pitch,
+    its head pose the turn itself (a FaceMesh head: the stage takes its mesh and rotation)."""
+    landmarks, rotation = posed_face(face, yaw, pitch, np.zeros(3))
+    pose = metric_pose(landmarks, CAMERA, face)
+    head = Head(
+        id="a", score=1.0, box=np.array([500.0, 200, 780, 520]),
+        rotation=rotation @ CANONICAL_IN_TRG_HEAD.T, translation=np.array([0.03, -0.02, 0.6]),
+        vertices=pose.mesh, landmarks_2d=np.zeros((68, 2)), sellion=np.array([0.03, -0.02, 0.6]),
+        model="facemesh", face_landmarks=landmarks,
+    )  # fmt: skip
+    stage = SignalStage(face, None, None, SignalConfig(attention_forward=forward))
+    _, signals = stage.process(np.zeros((720, 1280, 3), np.uint8), [head], CAMERA, 0.0)
+    return signals["a"].attention_deg
+
+
+@pytest.mark.parametrize(("yaw", "pitch"), [(0, 0), (25, 0), (-40, 0), (0, 20), (30, -15)])
+def test_attention_is_the_head_turn_from_the_optical_axis(
+    canonical_face: CanonicalFace, yaw: float, pitch: float
+) -> None:
+    """The default attention_forward (0, 0, -1): parallel to the optical axis, towards the
+    camera; a face looking along it reads 0, a turned one its turn."""
+    turn = Rotation.from_euler("yx", [yaw, pitch], degrees=True).as_matrix()
+    want = np.degrees(np.arccos(turn[2, 2]))  # the face's forward, turn @ -z, against -z
+    assert attention(canonical_face, yaw, pitch) == pytest.approx(want, abs=2.0)
+
+
+def test_attention_forward_moves_the_zero(canonical_face: CanonicalFace) -> None:
+    """attention_forward turned by 25 deg of yaw: the face turned the same way reads 0, the
+    frontal one 25, and one turned 15 deg the other way 40."""
+    forward = tuple(Rotation.from_euler("y", 25, degrees=True).apply([0.0, 0.0, -1.0]))
+    assert attention(canonical_face, 25, 0, forward) == pytest.approx(0.0, abs=2.0)
+    assert attention(canonical_face, 0, 0, forward) == pytest.approx(25.0, abs=2.0)
+    assert attention(canonical_face, -15, 0, forward) == pytest.approx(40.0, abs=2.0)

@@ -206,8 +206,8 @@ class NodeParams:
     )
     attention_forward: tuple = _p(
         (0.0, 0.0, -1.0),
-        "the attentive direction as a vector in the camera optical frame (default: toward the "
-        "camera); attention is the angle from it",
+        "the attentive direction as a vector in the camera optical frame (default: parallel to "
+        "the optical axis, towards the camera); attention is the angle from it",
     )
     attention_threshold_deg: float = _p(
         30.0, "away when the attention angle exceeds this (deg)", 1.0, 180.0

@@ -58,7 +58,8 @@ class SignalConfig:
     Attributes:
         perclos_window: s of history PERCLOS is measured over.
         attention_forward: (3,) the direction that counts as attentive, camera optical frame
-            (default: toward the camera).
+            (default: parallel to the optical axis, towards the camera; a fixed direction, so a
+            face off the image centre that looks into the lens reads its angle off the axis).
         attention_threshold_deg: away beyond this angle from ``attention_forward``.
         gaze_from: ``eyes``: attention (and the gaze frame) follows the eyes where the iris
             is found, else the head; ``head``: always the head.
