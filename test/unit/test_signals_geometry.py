@@ -148,3 +148,19 @@ def test_attention_forward_moves_the_zero(canonical_face: CanonicalFace) -> None
     assert attention(canonical_face, 25, 0, forward) == pytest.approx(0.0, abs=2.0)
     assert attention(canonical_face, 0, 0, forward) == pytest.approx(25.0, abs=2.0)
     assert attention(canonical_face, -15, 0, forward) == pytest.approx(40.0, abs=2.0)
+
+
+def test_an_iris_off_the_eyeball_gives_that_eye_no_gaze(canonical_face: CanonicalFace) -> None:
+    """The iris of the subject's right eye moved up by 1.5 eyeball radii, beyond the
+    eyeball's outline in the image (still between the corners, its ring a plausible size):
+    the camera ray through it misses the sphere, so that eye's gaze is invalid, not made up
+    from the ray's closest point; the other eye keeps its gaze."""
+    landmarks, _ = posed_face(canonical_face, 0, 0, np.zeros(3))
+    pose = metric_pose(landmarks, CAMERA, canonical_face)
+    moved = landmarks.copy()
+    up = 1.5 * EYEBALL_RADIUS * CAMERA.fx / 0.6  # px at the face's 0.6 m
+    moved[[IRIS_CENTRE["right"], *IRIS_RING["right"]], 1] -= up
+    eyes = [measure_eye(s, pose.mesh, moved, pose.rotation[:, 2], CAMERA)
+            for s in ("right", "left")]  # fmt: skip
+    assert eyes[0].valid and not eyes[0].gaze_valid and np.isnan(eyes[0].gaze).all()
+    assert eyes[1].gaze_valid

@@ -8,8 +8,8 @@ Gaze (per eye): the eyeball is a sphere of radius ``EYEBALL_RADIUS`` whose centr
 far behind the centroid of the eye's six lid points, along the face's backward axis; i.e. the
 lid centroid is taken as the front of the eyeball when the eye looks straight out of the face.
 The camera ray through the iris centre (468 subject's right, 473 left) meets the sphere's near
-side at the iris; the gaze is the unit vector from the eyeball centre to it (where the ray
-misses the sphere, its closest point stands in).
+side at the iris; the gaze is the unit vector from the eyeball centre to it. Where the ray
+misses the sphere the iris is not where the model puts an eye, and that eye has no gaze.
 """
 
 from __future__ import annotations
@@ -112,12 +112,12 @@ def _ray(camera: CameraModel, uv: np.ndarray) -> np.ndarray:
     return d / np.linalg.norm(d)
 
 
-def sphere_hit(ray: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
-    """Near intersection of a ray from the camera centre with a sphere (or the ray's closest
-    point to the sphere's centre where it misses)."""
+def sphere_hit(ray: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray | None:
+    """Near intersection of a ray from the camera centre with a sphere; None where it
+    misses."""
     along = float(ray @ centre)
     disc = along**2 - float(centre @ centre) + radius**2
-    return ray * (along - math.sqrt(disc) if disc > 0 else along)
+    return ray * (along - math.sqrt(disc)) if disc >= 0 else None
 
 
 def measure_eye(
@@ -156,9 +156,9 @@ def measure_eye(
         and IRIS_RADIUS_RANGE[0] <= ring <= IRIS_RADIUS_RANGE[1]
         and 0.0 < between < 1.0
     )
-    if not iris_found:
+    hit = sphere_hit(_ray(camera, iris), centre, EYEBALL_RADIUS) if iris_found else None
+    if hit is None:
         return EyeMeasure(True, ear, False, nan3, centre)
-    hit = sphere_hit(_ray(camera, iris), centre, EYEBALL_RADIUS)
     gaze = hit - centre
     return EyeMeasure(True, ear, True, gaze / np.linalg.norm(gaze), centre)
 
