@@ -1,4 +1,4 @@
-"""The timeline plot ``trg-ros demo --video`` writes beside the video: eye openness, PERCLOS,
+"""The timeline plot ``trg-ros demo --video`` writes beside the video: 1 - eye closure, PERCLOS,
 mouth opening with yawns, and the attention angle with the time away, per face over the clip
 (drawn with OpenCV: no plotting library needed)."""
 
@@ -14,9 +14,10 @@ if TYPE_CHECKING:
     from trg_ros.tools.annotate import FaceRow
 
 WIDTH, PANEL, MARGIN = 1100, 170, 60
+OPEN_FROM_CLOSURE = "1 - eye_closure"  # not the eye_openness column (that is 1 - eyeBlink*)
 # (title, value column, highlighted when this column is true, y range)
 PANELS = (
-    ("eye openness (1 - closure)", "eye_openness", "eyes_closed", (0.0, 1.0)),
+    ("1 - eye closure (EAR; closed shaded)", OPEN_FROM_CLOSURE, "eyes_closed", (0.0, 1.0)),
     ("PERCLOS (P80)", "perclos", "", (0.0, 1.0)),
     ("mouth aspect ratio (yawns shaded)", "mar", "yawning", (0.0, 1.2)),
     ("attention angle, deg (away shaded)", "attention_deg", "away", (0.0, 90.0)),
@@ -25,7 +26,7 @@ COLOURS = ((40, 90, 220), (220, 90, 40), (40, 160, 60), (160, 40, 160))  # BGR p
 
 
 def _series(rows: list[FaceRow], column: str) -> np.ndarray:
-    if column == "eye_openness":
+    if column == OPEN_FROM_CLOSURE:
         return np.array([1.0 - r.signals.values["eye_closure"] for r in rows])
     return np.array([float(r.signals.values[column]) for r in rows])
 
@@ -69,7 +70,10 @@ def write_timeline(rows: list[FaceRow], path: Path) -> None:
                 (0, 0, 0), 1)  # fmt: skip
     cv2.putText(image, f"{t1 - t0:.1f} s", (WIDTH - MARGIN - 50, bottom + 20),
                 cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)  # fmt: skip
-    legend = "  ".join(f"face {face}" for face in ids)
-    cv2.putText(image, legend, (MARGIN + 200, bottom + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                COLOURS[0], 1)  # fmt: skip
+    x = MARGIN + 200
+    for n, face in enumerate(ids):  # each face's name in its line's colour
+        label = f"face {face}"
+        cv2.putText(image, label, (x, bottom + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    COLOURS[n % len(COLOURS)], 1)  # fmt: skip
+        x += cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)[0][0] + 20
     cv2.imwrite(str(path), image)
