@@ -107,7 +107,7 @@ def test_real_face_end_to_end(node_process, collector_factory, tmp_path: Path) -
             m
             for arr in col.get("head_markers")
             for m in arr.markers
-            if m.action == Marker.DELETE and m.ns == "face_a"
+            if m.action == Marker.DELETE and m.ns == "face_a" and m.id == 0  # all: face lost
         ],
         timeout=10,
     )

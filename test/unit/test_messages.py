@@ -68,7 +68,11 @@ def test_markers_from_numpy_decode_like_rclpy_markers(mesh: bool) -> None:
     assert [m.ns for m in arrows] == ["face_a"]  # only where the eyes gave a gaze
     tip = arrows[0].points[1]
     assert (tip.x, tip.y, tip.z) == pytest.approx((0.0, 0.0, 0.6 - messages.GAZE_ARROW_LENGTH))
-    assert [m.ns for m in decoded.markers if m.action == Marker.DELETE] == ["face_c"] * 5
+    deleted = [(m.ns, m.id) for m in decoded.markers if m.action == Marker.DELETE]
+    # face_b's eyes gave no gaze: its arrow of an earlier frame goes; face_c was lost
+    assert deleted == [("face_b", messages.MARKER_GAZE)] + [("face_c", i) for i in range(5)]
+    without_signals, _ = messages.markers([head("b")], [], header, "face_", triangles, None)
+    assert all(m.action == Marker.ADD for m in without_signals.markers)
 
 
 def test_other_field_kinds_round_trip() -> None:

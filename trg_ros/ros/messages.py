@@ -109,7 +109,8 @@ def markers(
 ) -> tuple[MarkerArray, cdr.Points]:
     """Per face (namespace ``<prefix><id>``): dense points, optional mesh (``triangles`` of
     ``Head.vertices``), axes, id text, and a gaze arrow where ``gaze`` has the face's (origin,
-    unit direction); DELETE for every marker of a face that was lost.
+    unit direction), a DELETE of that arrow where it has none (``gaze`` None: no signals run,
+    no arrows); DELETE for every marker of a face that was lost.
 
     Returns:
         The markers with their point lists left empty, and those points as arrays for
@@ -146,6 +147,8 @@ def markers(
             m.scale = Vector3(x=0.006, y=0.012, z=0.02)  # shaft, head diameters; head length
             points[(id(m), "points")] = np.stack([start, start + GAZE_ARROW_LENGTH * direction])
             out.markers.append(m)
+        elif gaze is not None:  # the eyes gave no gaze this frame: no stale arrow stays up
+            out.markers.append(Marker(header=header, ns=ns, id=MARKER_GAZE, action=Marker.DELETE))
     for lost in lost_ids:
         for mid in range(MARKER_GAZE + 1):
             out.markers.append(

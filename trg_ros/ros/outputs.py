@@ -88,7 +88,7 @@ class Outputs:
         watched = self._markers.get_subscription_count() > 0
         if p.publish_markers and (heads or lost) and watched:
             mesh = self._triangles if p.marker_mesh else None
-            arrows = gaze_arrows(signals) if signals else None
+            arrows = gaze_arrows(signals) if signals is not None else None
             self._markers.publish(
                 messages.markers_cdr(heads, lost, header, p.face_frame_prefix, mesh, arrows)
             )
