@@ -68,7 +68,8 @@ def colour_near(image: np.ndarray, uv: np.ndarray, axis: int, radius: int = 10) 
 
 
 class Camera:
-    """Publishes the astronaut, its CameraInfo and one head at 10 Hz in namespace ``ns``."""
+    """Publishes the astronaut, its CameraInfo (as camera/image_raw, camera/camera_info) and
+    one head at 10 Hz in namespace ``ns``."""
 
     def __init__(self, ns: str) -> None:
         import rclpy
@@ -80,8 +81,8 @@ class Camera:
         rclpy.init(context=self.context)
         self.node = rclpy.create_node("test_camera", namespace=ns, context=self.context)
         self.pubs = (
-            self.node.create_publisher(Image, "image", qos_profile_sensor_data),
-            self.node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data),
+            self.node.create_publisher(Image, "camera/image_raw", qos_profile_sensor_data),
+            self.node.create_publisher(CameraInfo, "camera/camera_info", qos_profile_sensor_data),
             self.node.create_publisher(HeadPoseArray, "heads", QoSProfile(depth=5)),
         )
         self.position = POSITION.copy()
@@ -143,7 +144,8 @@ def test_view_draws_the_axes_where_the_pose_projects_them(tmp_path: Path) -> Non
     log = (tmp_path / "view.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "trg_ros.cli", "view", "--ros", "--namespace", "/viewed",
-         "--port", str(port)],
+         "--port", str(port), "--image", "camera/image_raw", "--camera-info",
+         "camera/camera_info"],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     camera = Camera("/viewed")
