@@ -32,9 +32,21 @@ def installed_msg_files(package: str) -> list[Path]:
     raise TRGError(f"no installed message definitions of {package} (share/{package}/msg)")
 
 
+def require_rosbags() -> None:
+    """Fail with what to install when ``rosbags`` (recordings, ``--bag``) is missing."""
+    try:
+        import rosbags  # noqa: F401
+    except ImportError as e:
+        raise TRGError(
+            "recordings need the rosbags package: pip install rosbags "
+            "(it is in requirements/core.txt and requirements/colcon.txt)"
+        ) from e
+
+
 def typestore(packages: tuple[str, ...] = ("trg_ros",)) -> Any:
     """ROS 2 Kilted's types plus ``packages``' own, read from their installed .msg files now,
     so a recording embeds the definitions the running code was built with."""
+    require_rosbags()
     from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
     store = get_typestore(Stores.ROS2_KILTED)
@@ -54,6 +66,7 @@ class BagWriter:
     """
 
     def __init__(self, path: Path, store: Any | None = None) -> None:
+        require_rosbags()
         from rosbags.rosbag2 import StoragePlugin, Writer
         from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
 
