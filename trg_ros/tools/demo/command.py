@@ -269,9 +269,9 @@ def _play_offline(
             answer = player.wait(key, flow.wait_for(key))
             if answer is not None:
                 in_a_row = 0
-                flow.answered(key, answer[1])
+                latency = flow.answered(key, answer[1])
                 pending.popleft()
-                output.add(first, frame.rgb, camera, frame.stamp, answer[0], answer[2])
+                output.add(first, frame.rgb, camera, frame.stamp, answer[0], answer[2], latency)
                 bar.update(1)
                 continue
             if flow.expired(key):
@@ -312,12 +312,14 @@ def _play_live(
         camera = intrinsics.of(frame)
         if started is None:
             started = time.monotonic()
+        sent = time.monotonic()
         answer = player.wait(player.publish(frame.rgb, camera, frame.stamp), LIVE_ANSWER_TIMEOUT)
         if answer is None:
             missed += 1
             log.warning("no answer from the node for frame %d (%d so far)", index, missed)
             continue
-        output.add(index, frame.rgb, camera, frame.stamp, answer[0], answer[2])
+        msg, arrived, signals = answer
+        output.add(index, frame.rgb, camera, frame.stamp, msg, signals, arrived - sent)
     return started, missed
 
 
