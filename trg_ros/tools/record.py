@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ class Recorder:
         self._topics = topics(image, camera_info, jpeg)
         self._camera = (image, camera_info)
         self._subscriptions: dict[str, Any] = {}
+        self._received: Counter[str] = Counter()  # messages taken per resolved topic
         self._lock = threading.Lock()
         self.subscribe_published()
         self._timer = node.create_timer(0.5, self.subscribe_published)
@@ -110,6 +112,7 @@ class Recorder:
     def _store_to(self, topic: str) -> Any:
         def store(data: bytes) -> None:
             self._writer.write(topic, time.time_ns(), data)
+            self._received[topic] += 1
 
         return store
 
@@ -125,6 +128,7 @@ class Recorder:
             _, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             out = CompressedImage(header=msg.header, format="jpeg", data=data.tobytes())
             self._writer.write(topic, time.time_ns(), serialize_message(out))
+            self._received[topic] += 1
 
         return compress
 
@@ -136,6 +140,12 @@ class Recorder:
                 s.get_publisher_count() >= self._node.count_publishers(topic)
                 for topic, s in self._subscriptions.items()
             )
+
+    def received(self, topic: str | None = None) -> int:
+        """Messages taken so far on ``topic`` (relative or absolute), or on all topics."""
+        if topic is None:
+            return sum(self._received.values())
+        return self._received[self._node.resolve_topic_name(topic)]
 
     def unpublished(self) -> list[str]:
         """The camera's topics nobody publishes yet (the image, raw or compressed, and
