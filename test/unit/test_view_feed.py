@@ -135,3 +135,27 @@ def test_the_demo_gives_the_view_its_latency_and_keeps_no_dense_points_it_does_n
     assert shown.latency == 0.03 and shown.faces[0].vertices.shape == (468, 3)
     assert "latency 30 ms" in panel_text(shown)
     assert [r.vertices for r in output.rows] == [None]
+
+
+def test_a_frame_offered_as_a_function_is_made_only_when_shown() -> None:
+    """``view --ros`` offers its frames undecoded: with no browser nothing is decoded, and
+    then only the newest frame."""
+    made: list[int] = []
+
+    def maker(i: int):
+        def make() -> ViewFrame:
+            made.append(i)
+            return frame(i)
+
+        return make
+
+    scene = Recorder(clients=0)
+    view = LiveView(scene)  # type: ignore[arg-type]
+    for i in range(5):
+        view.offer(maker(i))
+    time.sleep(0.3)
+    assert made == []
+    scene.browsers = 1
+    wait_until(lambda: scene.shown)
+    view.close()
+    assert made == [4] and scene.shown == [4]

@@ -118,10 +118,17 @@ class TopicSource:
         if image is None or self._info is None:
             return  # the view shows an answer on its own picture or not at all
         stamp = key[0] + key[1] * 1e-9
-        rgb = compressed_to_rgb(image) if hasattr(image, "format") else image_to_rgb(image)
-        camera = camera_from_info(self._info)
-        faces = rows_from(msg, stamp, 0, with_3d=True)
-        self._view.offer(ViewFrame(rgb, camera, faces, time.time() - stamp))
+        info, faces, latency = (
+            self._info,
+            rows_from(msg, stamp, 0, with_3d=True),
+            time.time() - stamp,
+        )
+
+        def make() -> ViewFrame:  # on the view's thread, only for a frame it shows
+            rgb = compressed_to_rgb(image) if hasattr(image, "format") else image_to_rgb(image)
+            return ViewFrame(rgb, camera_from_info(info), faces, latency)
+
+        self._view.offer(make)
         self.pairs += 1
 
 
