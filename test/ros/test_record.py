@@ -117,32 +117,37 @@ def test_demo_recording_reads_back_and_replays(facemesh_model_dir: Path, tmp_pat
 
 def test_record_command_follows_a_namespace_and_best_effort_images(tmp_path: Path) -> None:
     """``trg-ros record`` subscribes once publishers appear, matches a camera's best-effort
-    images, stores them as JPEG when asked, and embeds our message definitions."""
+    images under the names given (``--image``, ``--camera-info``), stores them as JPEG when
+    asked (leaving the camera's own compressed stream of that name out), records the face
+    signals, and embeds our message definitions."""
     import rclpy
     from geometry_msgs.msg import Pose
     from rclpy.qos import QoSProfile, qos_profile_sensor_data
     from rosmsgs import camera_info
-    from sensor_msgs.msg import CameraInfo, Image
+    from sensor_msgs.msg import CameraInfo, CompressedImage, Image
     from std_msgs.msg import Header
-    from trg_ros.msg import HeadPose, HeadPoseArray
+    from trg_ros.msg import FaceSignals, FaceSignalsArray, HeadPose, HeadPoseArray
 
     from trg_ros.ros.convert import rgb_to_image
 
     bag = tmp_path / "bag"
     proc = subprocess.Popen(
         [sys.executable, "-m", "trg_ros.cli", "record", str(bag), "--namespace", "/cam1",
-         "--jpeg"],
+         "--jpeg", "--image", "/camera/image_raw", "--camera-info", "/camera/camera_info"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node("test_camera", namespace="/cam1", context=context)
     try:
+        sensor, reliable = qos_profile_sensor_data, QoSProfile(depth=10)
         pubs = {
-            "image": node.create_publisher(Image, "image", qos_profile_sensor_data),
-            "camera_info": node.create_publisher(CameraInfo, "camera_info", QoSProfile(depth=10)),
-            "heads": node.create_publisher(HeadPoseArray, "heads", QoSProfile(depth=10)),
+            "image": node.create_publisher(Image, "/camera/image_raw", sensor),
+            "camera_info": node.create_publisher(CameraInfo, "/camera/camera_info", reliable),
+            "heads": node.create_publisher(HeadPoseArray, "heads", reliable),
+            "face_signals": node.create_publisher(FaceSignalsArray, "face_signals", reliable),
         }
+        native = node.create_publisher(CompressedImage, "/camera/image_raw/compressed", sensor)
         end = time.monotonic() + 30
         while any(p.get_subscription_count() == 0 for p in pubs.values()):
             assert time.monotonic() < end and proc.poll() is None, "the recorder never subscribed"
@@ -153,12 +158,16 @@ def test_record_command_follows_a_namespace_and_best_effort_images(tmp_path: Pat
             header = Header(frame_id="cam")
             header.stamp.sec = 50 + i
             pubs["image"].publish(rgb_to_image(rgb, header))
+            native.publish(CompressedImage(header=header, format="png", data=b"not ours"))
             pubs["camera_info"].publish(camera_info(64, 48, 60.0, header))
             head = HeadPose(header=header, id="a", model="trg", score=0.9, pose=Pose())
             head.pose.position.z = 0.5 + i
             pubs["heads"].publish(HeadPoseArray(header=header, heads=[head]))
+            signals = FaceSignals(header=header, id="a", blink_count=i)
+            pubs["face_signals"].publish(FaceSignalsArray(header=header, faces=[signals]))
             time.sleep(0.1)
         time.sleep(0.5)
+        assert native.get_subscription_count() == 0
     finally:
         node.destroy_node()
         rclpy.shutdown(context=context)
@@ -166,13 +175,27 @@ def test_record_command_follows_a_namespace_and_best_effort_images(tmp_path: Pat
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=30)[0]
     assert proc.returncode == 0, output
+    assert "warning" not in output, output
     for read in (read_mcap, read_rosbags):
         topics = read(bag)
         assert {t: len(m) for t, m in topics.items()} == {
-            "/cam1/image/compressed": 5, "/cam1/camera_info": 5, "/cam1/heads": 5,
+            "/camera/image_raw/compressed": 5, "/camera/camera_info": 5, "/cam1/heads": 5,
+            "/cam1/face_signals": 5,
         }, output  # fmt: skip
         assert [stamp(m) for m in topics["/cam1/heads"]] == [50.0, 51.0, 52.0, 53.0, 54.0]
         assert [m.heads[0].pose.position.z for m in topics["/cam1/heads"]] == [
             0.5, 1.5, 2.5, 3.5, 4.5]  # fmt: skip
-        jpeg = topics["/cam1/image/compressed"][0]
-        assert jpeg.format == "jpeg" and bytes(jpeg.data[:2]) == b"\xff\xd8"
+        assert [m.faces[0].blink_count for m in topics["/cam1/face_signals"]] == [0, 1, 2, 3, 4]
+        for jpeg in topics["/camera/image_raw/compressed"]:
+            assert jpeg.format == "jpeg" and bytes(jpeg.data[:2]) == b"\xff\xd8"
+
+
+def test_record_command_says_when_the_camera_is_not_there(tmp_path: Path) -> None:
+    """A camera topic nobody publishes (a remap the command lacks) is named on stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "trg_ros.cli", "record", str(tmp_path / "bag"),
+         "--image", "/nowhere/image", "--seconds", "6"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "warning: no publisher on /nowhere/image, /camera_info after 5 s" in done.stderr

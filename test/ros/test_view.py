@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -68,7 +69,8 @@ def colour_near(image: np.ndarray, uv: np.ndarray, axis: int, radius: int = 10) 
 
 
 class Camera:
-    """Publishes the astronaut, its CameraInfo and one head at 10 Hz in namespace ``ns``."""
+    """Publishes the astronaut, its CameraInfo (as camera/image_raw, camera/camera_info) and
+    one head at 10 Hz in namespace ``ns``."""
 
     def __init__(self, ns: str) -> None:
         import rclpy
@@ -80,8 +82,8 @@ class Camera:
         rclpy.init(context=self.context)
         self.node = rclpy.create_node("test_camera", namespace=ns, context=self.context)
         self.pubs = (
-            self.node.create_publisher(Image, "image", qos_profile_sensor_data),
-            self.node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data),
+            self.node.create_publisher(Image, "camera/image_raw", qos_profile_sensor_data),
+            self.node.create_publisher(CameraInfo, "camera/camera_info", qos_profile_sensor_data),
             self.node.create_publisher(HeadPoseArray, "heads", QoSProfile(depth=5)),
         )
         self.position = POSITION.copy()
@@ -121,6 +123,37 @@ class Camera:
         self.context.destroy()
 
 
+def read_until(proc: subprocess.Popen, marker: str, timeout: float) -> list[str]:
+    """``proc``'s output lines up to the first with ``marker`` (or all it wrote in
+    ``timeout`` s: a thread reads, so a silent process cannot hang the test)."""
+    lines: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if marker in line:
+                found.set()
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    found.wait(timeout)
+    return list(lines)
+
+
+def test_a_browser_that_fails_to_start_leaves_no_chromium_or_profile() -> None:
+    from trg_ros.core.errors import TRGError
+    from trg_ros.tools.view.browser import Browser
+
+    def profiles() -> set[Path]:
+        return set(Path(tempfile.gettempdir()).glob("trg_chromium_*"))
+
+    before = profiles()
+    with pytest.raises(TRGError, match=r"Page\.navigate"):
+        Browser("not a url", network=False)
+    assert profiles() == before
+
+
 def wait_for_axes(browser, position: np.ndarray, timeout: float = 40.0) -> np.ndarray:
     """A screenshot with every axis tip of the head at ``position`` drawn in its colour."""
     end = time.monotonic() + timeout
@@ -143,11 +176,13 @@ def test_view_draws_the_axes_where_the_pose_projects_them(tmp_path: Path) -> Non
     log = (tmp_path / "view.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "trg_ros.cli", "view", "--ros", "--namespace", "/viewed",
-         "--port", str(port)],
+         "--port", str(port), "--image", "camera/image_raw", "--camera-info",
+         "camera/camera_info"],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    camera = Camera("/viewed")
+    camera = None
     try:
+        camera = Camera("/viewed")
         end = time.monotonic() + 30
         while not listening_addresses(port):
             assert time.monotonic() < end and proc.poll() is None, "the view never listened"
@@ -160,8 +195,10 @@ def test_view_draws_the_axes_where_the_pose_projects_them(tmp_path: Path) -> Non
             size = (after.shape[1], after.shape[0])
             old, new = tips_on_screen(POSITION, size), tips_on_screen(camera.position, size)
             assert np.all(new[:, 0] - old[:, 0] > 50)
-            # the tips left their old places (the red tip is drawn over nothing red)
-            assert colour_near(before, old[0], 0, 3) and not colour_near(after, old[0], 0, 3)
+            # each tip left its old place (drawn over nothing of its colour now)
+            for i in range(3):
+                assert colour_near(before, old[i], i, 3), i
+                assert not colour_near(after, old[i], i, 3), i
             requests = list(browser.requests)
         assert requests, "the network log is empty"
         outside = [
@@ -170,7 +207,8 @@ def test_view_draws_the_axes_where_the_pose_projects_them(tmp_path: Path) -> Non
         ]  # fmt: skip
         assert not outside, outside
     finally:
-        camera.close()
+        if camera is not None:
+            camera.close()
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
@@ -194,11 +232,7 @@ def test_demo_view_shows_the_demos_own_answer(facemesh_model_dir: Path, tmp_path
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        lines = []
-        for line in proc.stdout:  # type: ignore[union-attr]
-            lines.append(line)
-            if "the view stays at" in line:
-                break
+        lines = read_until(proc, "the view stays at", timeout=60)
         assert "the view stays at" in lines[-1], "".join(lines)[-3000:]
         with (out / "poses.csv").open() as f:
             (row,) = csv.DictReader(ln for ln in f if not ln.startswith("#"))
@@ -212,6 +246,7 @@ def test_demo_view_shows_the_demos_own_answer(facemesh_model_dir: Path, tmp_path
                     break
                 time.sleep(0.5)
             assert f"facemesh\t{distance:.2f} m" in panel, panel
+            assert re.search(r"latency \d+ ms", panel), panel
             while True:  # the image is drawn (its texture may come a moment after the panel)
                 shown = (browser.screenshot().astype(int).sum(axis=2) < 600).mean()
                 if shown > 0.3 or time.monotonic() > end:

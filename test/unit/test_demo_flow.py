@@ -53,7 +53,8 @@ def test_an_overdue_frame_is_due_again_counted_and_its_answer_sets_no_false_pace
     flow.sent("lost")  # published again
     assert flow.resent == 1 and flow.in_flight == 1
     clock.now += 0.05
-    flow.answered("lost", at=clock.now - 0.01)  # timed from the latest publication
+    latency = flow.answered("lost", at=clock.now - 0.01)  # timed from the latest publication
+    assert latency == pytest.approx(0.04)
     assert flow.resend_after() == MIN_RESEND and flow.in_flight == 0
     flow.sent("next")
     clock.now += 2.0  # its answer came 0.2 s after it was sent, but was read only now
@@ -71,5 +72,5 @@ def test_a_frame_unanswered_for_a_minute_is_given_up_and_a_late_answer_ignored()
     assert flow.expired("k")
     flow.give_up("k")
     assert flow.in_flight == 0 and flow.can_send()
-    flow.answered("k")  # came after all: ignored
+    assert flow.answered("k") is None  # came after all: ignored
     assert flow.in_flight == 0 and flow.resend_after() == FIRST_RESEND

@@ -8,9 +8,11 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import tomllib
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,3 +99,12 @@ def test_oracle_venv_is_stamped_on_its_requirements_and_says_what_is_missing(
     last = done.stderr.strip().splitlines()[-1]
     assert "missing: mediapipe==1.2.3" in last and "PyPI unreachable" in last, done.stderr
     assert len(done.stderr.strip().splitlines()) == 2, done.stderr  # what it does, what failed
+
+
+def test_recordings_without_rosbags_say_what_to_install(monkeypatch, tmp_path: Path) -> None:
+    from trg_ros.core.errors import TRGError
+    from trg_ros.tools.bag import BagWriter
+
+    monkeypatch.setitem(sys.modules, "rosbags", None)  # as if it were not installed
+    with pytest.raises(TRGError, match="pip install rosbags"):
+        BagWriter(tmp_path / "bag")

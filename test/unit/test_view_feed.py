@@ -12,6 +12,7 @@ from scipy.spatial.transform import Rotation
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.tools.annotate import FaceRow
+from trg_ros.tools.demo.output import Output
 from trg_ros.tools.view.command import meshes_in
 from trg_ros.tools.view.live import LiveView
 from trg_ros.tools.view.scene import ViewFrame, panel_text, vertical_fov
@@ -26,6 +27,7 @@ class Recorder:
     def __init__(self, clients: int, seconds_per_show: float = 0.0) -> None:
         self.browsers = clients
         self.shown: list[int] = []
+        self.frames: list[ViewFrame] = []
         self._seconds = seconds_per_show
         self.lock = threading.Lock()
 
@@ -36,6 +38,7 @@ class Recorder:
         time.sleep(self._seconds)
         with self.lock:
             self.shown.append(frame.faces[0].frame)
+            self.frames.append(frame)
 
     def close(self) -> None:
         pass
@@ -108,3 +111,51 @@ def test_meshes_come_from_the_asset_folder(tmp_path: Path) -> None:
     assert meshes_in(tmp_path) == {}
     np.save(tmp_path / "facemesh_canonical_triangles.npy", np.array([[0, 1, 2]]))
     assert set(meshes_in(tmp_path)) == {"facemesh"}
+
+
+def test_the_demo_gives_the_view_its_latency_and_keeps_no_dense_points_it_does_not_draw(
+    tmp_path: Path,
+) -> None:
+    """Without --mesh the dense points go to the view's frame only, not into every row."""
+    from trg_ros.msg import HeadPose, HeadPoseArray
+
+    head = HeadPose(id="a", model="facemesh", score=0.9, dense_points=[0.0, 0.0, 0.5] * 468)
+    o = head.pose.orientation
+    o.x, o.y, o.z, o.w = Rotation.from_matrix(FACING).as_quat()
+    head.pose.position.z = 0.5
+    scene = Recorder(clients=1)
+    view = LiveView(scene)  # type: ignore[arg-type]
+    output = Output(tmp_path, video=False, triangles=None, mesh=False, show=False, view=view)
+    output.add(0, np.zeros((480, 640, 3), np.uint8), CAMERA, 1.0, HeadPoseArray(heads=[head]),
+               latency=0.03)  # fmt: skip
+    output.finish()
+    wait_until(lambda: scene.frames)
+    view.close()
+    (shown,) = scene.frames
+    assert shown.latency == 0.03 and shown.faces[0].vertices.shape == (468, 3)
+    assert "latency 30 ms" in panel_text(shown)
+    assert [r.vertices for r in output.rows] == [None]
+
+
+def test_a_frame_offered_as_a_function_is_made_only_when_shown() -> None:
+    """``view --ros`` offers its frames undecoded: with no browser nothing is decoded, and
+    then only the newest frame."""
+    made: list[int] = []
+
+    def maker(i: int):
+        def make() -> ViewFrame:
+            made.append(i)
+            return frame(i)
+
+        return make
+
+    scene = Recorder(clients=0)
+    view = LiveView(scene)  # type: ignore[arg-type]
+    for i in range(5):
+        view.offer(maker(i))
+    time.sleep(0.3)
+    assert made == []
+    scene.browsers = 1
+    wait_until(lambda: scene.shown)
+    view.close()
+    assert made == [4] and scene.shown == [4]

@@ -19,6 +19,9 @@ from trg_ros.core.errors import TRGError
 
 log = logging.getLogger(__name__)
 _END = object()
+# Queued but not yet written: past this the disk is not keeping up (raw 640x480 images at
+# 30 Hz are 28 MB/s), said once until the queue has drained to half of it.
+BACKLOG_WARNING = 256 * 2**20  # bytes
 
 
 def installed_msg_files(package: str) -> list[Path]:
@@ -32,9 +35,21 @@ def installed_msg_files(package: str) -> list[Path]:
     raise TRGError(f"no installed message definitions of {package} (share/{package}/msg)")
 
 
+def require_rosbags() -> None:
+    """Fail with what to install when ``rosbags`` (recordings, ``--bag``) is missing."""
+    try:
+        import rosbags  # noqa: F401
+    except ImportError as e:
+        raise TRGError(
+            "recordings need the rosbags package: pip install rosbags "
+            "(it is in requirements/core.txt and requirements/colcon.txt)"
+        ) from e
+
+
 def typestore(packages: tuple[str, ...] = ("trg_ros",)) -> Any:
     """ROS 2 Kilted's types plus ``packages``' own, read from their installed .msg files now,
     so a recording embeds the definitions the running code was built with."""
+    require_rosbags()
     from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
     store = get_typestore(Stores.ROS2_KILTED)
@@ -49,11 +64,15 @@ def typestore(packages: tuple[str, ...] = ("trg_ros",)) -> Any:
 class BagWriter:
     """A rosbag2 folder (MCAP storage, zstd chunks) written on a thread of its own.
 
-    Nothing is dropped: :meth:`write` queues without bound, and :meth:`close` writes what is
-    queued before it closes the bag.
+    Nothing is dropped: :meth:`write` queues without bound (a backlog past
+    ``backlog_warning`` bytes is logged), and :meth:`close` writes what is queued before it
+    closes the bag.
     """
 
-    def __init__(self, path: Path, store: Any | None = None) -> None:
+    def __init__(
+        self, path: Path, store: Any | None = None, backlog_warning: int = BACKLOG_WARNING
+    ) -> None:
+        require_rosbags()
         from rosbags.rosbag2 import StoragePlugin, Writer
         from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
 
@@ -70,6 +89,8 @@ class BagWriter:
         self.counts: dict[str, int] = {}
         self._queue: queue.Queue[Any] = queue.Queue()
         self._error: BaseException | None = None
+        self._backlog = 0  # bytes queued, not yet written
+        self._backlog_warning, self._warned = backlog_warning, False
         self._thread = threading.Thread(target=self._run, name="trg_bag_writer", daemon=True)
         self._thread.start()
 
@@ -81,6 +102,14 @@ class BagWriter:
         """Queue one serialised message received at ``stamp_ns`` (ns since the epoch)."""
         if self._error is not None:
             raise self._error
+        self._backlog += len(data)  # two threads update it unlocked: approximate, for a warning
+        if self._backlog > self._backlog_warning and not self._warned:
+            self._warned = True
+            log.warning(
+                "recording %s: %.0f MB queued, the disk is not keeping up (memory grows)",
+                self.path,
+                self._backlog / 1e6,
+            )
         self._queue.put(("msg", topic, stamp_ns, data))
 
     def _run(self) -> None:
@@ -96,6 +125,9 @@ class BagWriter:
                     self.counts[topic] = 0
                 else:
                     _, topic, stamp, data = item
+                    self._backlog -= len(data)
+                    if self._backlog < self._backlog_warning // 2:
+                        self._warned = False
                     self._writer.write(self._connections[topic], stamp, data)
                     self.counts[topic] += 1
             except BaseException as e:  # raised in the caller at the next write or close

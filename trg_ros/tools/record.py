@@ -13,25 +13,28 @@ from __future__ import annotations
 import argparse
 import importlib
 import signal
+import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from trg_ros.tools.bag import BagWriter
 
-# (topic relative to the namespace, type): what the node reads and writes.
-TOPICS = (
-    ("image", "sensor_msgs/msg/Image"),
-    ("image/compressed", "sensor_msgs/msg/CompressedImage"),
-    ("camera_info", "sensor_msgs/msg/CameraInfo"),
+# (topic, type): what the node reads and writes, relative to the namespace; the image and
+# camera_info names can be remapped (``topics``).
+IMAGE, CAMERA_INFO = "image", "camera_info"
+OUTPUTS = (
     ("/tf", "tf2_msgs/msg/TFMessage"),
     ("heads", "trg_ros/msg/HeadPoseArray"),
     ("head_pose", "geometry_msgs/msg/PoseStamped"),
     ("head_markers", "visualization_msgs/msg/MarkerArray"),
+    ("face_signals", "trg_ros/msg/FaceSignalsArray"),
 )
 DEPTH = 100  # a reliable subscription's history: the writer thread takes them at once
 JPEG_QUALITY = 90
+WARN_AFTER = 5.0  # s: a camera topic still without a publisher by then is likely misnamed
 
 
 def message_class(msgtype: str) -> Any:
@@ -39,21 +42,44 @@ def message_class(msgtype: str) -> Any:
     return getattr(importlib.import_module(f"{package}.msg"), name)
 
 
-class Recorder:
-    """Subscribes ``TOPICS`` on ``node`` (in its namespace) and writes them to ``writer``."""
+def topics(
+    image: str = IMAGE, camera_info: str = CAMERA_INFO, jpeg: bool = False
+) -> tuple[tuple[str, str], ...]:
+    """What is recorded: the camera's topics under the names given, then the node's. With
+    ``jpeg`` the raw image is stored as ``<image>/compressed``, so a compressed stream of
+    the camera's own under that name is left out (one topic, one writer)."""
+    camera = [(image, "sensor_msgs/msg/Image")]
+    if not jpeg:
+        camera.append((f"{image}/compressed", "sensor_msgs/msg/CompressedImage"))
+    camera.append((camera_info, "sensor_msgs/msg/CameraInfo"))
+    return (*camera, *OUTPUTS)
 
-    def __init__(self, node: Any, writer: BagWriter, jpeg: bool = False) -> None:
+
+class Recorder:
+    """Subscribes ``topics`` on ``node`` (in its namespace) and writes them to ``writer``."""
+
+    def __init__(
+        self,
+        node: Any,
+        writer: BagWriter,
+        jpeg: bool = False,
+        image: str = IMAGE,
+        camera_info: str = CAMERA_INFO,
+    ) -> None:
         self._node, self._writer, self._jpeg = node, writer, jpeg
+        self._topics = topics(image, camera_info, jpeg)
+        self._camera = (image, camera_info)
         self._subscriptions: dict[str, Any] = {}
+        self._received: Counter[str] = Counter()  # messages taken per resolved topic
         self._lock = threading.Lock()
         self.subscribe_published()
         self._timer = node.create_timer(0.5, self.subscribe_published)
 
     def subscribe_published(self) -> list[str]:
-        """Subscribe every topic of ``TOPICS`` that has a publisher now; returns all the
-        topics subscribed so far."""
+        """Subscribe every recorded topic that has a publisher now; returns all the topics
+        subscribed so far."""
         with self._lock:
-            for relative, msgtype in TOPICS:
+            for relative, msgtype in self._topics:
                 topic = self._node.resolve_topic_name(relative)
                 if topic in self._subscriptions:
                     continue
@@ -65,9 +91,7 @@ class Recorder:
     def _subscribe(self, topic: str, msgtype: str, publishers: list[Any]) -> None:
         from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-        reliable = all(
-            p.qos_profile.reliability == ReliabilityPolicy.RELIABLE for p in publishers
-        )
+        reliable = all(p.qos_profile.reliability == ReliabilityPolicy.RELIABLE for p in publishers)
         qos = QoSProfile(
             depth=DEPTH,
             reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
@@ -88,6 +112,7 @@ class Recorder:
     def _store_to(self, topic: str) -> Any:
         def store(data: bytes) -> None:
             self._writer.write(topic, time.time_ns(), data)
+            self._received[topic] += 1
 
         return store
 
@@ -103,6 +128,7 @@ class Recorder:
             _, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             out = CompressedImage(header=msg.header, format="jpeg", data=data.tobytes())
             self._writer.write(topic, time.time_ns(), serialize_message(out))
+            self._received[topic] += 1
 
         return compress
 
@@ -114,6 +140,21 @@ class Recorder:
                 s.get_publisher_count() >= self._node.count_publishers(topic)
                 for topic, s in self._subscriptions.items()
             )
+
+    def received(self, topic: str | None = None) -> int:
+        """Messages taken so far on ``topic`` (relative or absolute), or on all topics."""
+        if topic is None:
+            return sum(self._received.values())
+        return self._received[self._node.resolve_topic_name(topic)]
+
+    def unpublished(self) -> list[str]:
+        """The camera's topics nobody publishes yet (the image, raw or compressed, and
+        camera_info): resolved names."""
+        image, info = (self._node.resolve_topic_name(t) for t in self._camera)
+        with self._lock:
+            seen = set(self._subscriptions)
+        has_image = image in seen or f"{image}/compressed" in seen
+        return [t for t, ok in ((image, has_image), (info, info in seen)) if not ok]
 
     def close(self) -> None:
         self._timer.cancel()
@@ -127,9 +168,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record a running node's topics to a rosbag2/MCAP folder")
     p.add_argument("out", type=Path, help="the new bag folder")
     p.add_argument("--namespace", default="", help="the node's namespace (e.g. /cam1)")
-    p.add_argument("--jpeg", action="store_true", help="store the image as image/compressed")
+    p.add_argument("--jpeg", action="store_true", help="store the image as <image>/compressed")
+    add_topic_options(p)
     p.add_argument("--seconds", type=float, default=0.0, help="stop after S s (0: on Ctrl-C)")
     p.set_defaults(func=run)
+
+
+def add_topic_options(p: argparse.ArgumentParser) -> None:
+    """The camera's topic names (relative ones in ``--namespace``), shared with ``view``."""
+    p.add_argument("--image", default=IMAGE, help=f"the camera's image (default {IMAGE})")
+    p.add_argument(
+        "--camera-info", default=CAMERA_INFO, help=f"its CameraInfo (default {CAMERA_INFO})"
+    )
+
+
+def warn_silent(what: str, topics: list[str]) -> None:
+    """Say which of the camera's topics nothing came on (a remap the command lacks)."""
+    print(
+        f"warning: {what} on {', '.join(topics)} after {WARN_AFTER:.0f} s: "
+        "check --namespace, --image and --camera-info",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,16 +199,22 @@ def run(args: argparse.Namespace) -> int:
     writer = BagWriter(args.out)
     rclpy.init(args=[])
     node = rclpy.create_node("trg_recorder", namespace=args.namespace or "")
-    recorder = Recorder(node, writer, args.jpeg)
+    recorder = Recorder(node, writer, args.jpeg, args.image, args.camera_info)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    end = time.monotonic() + args.seconds if args.seconds > 0 else float("inf")
+    start = time.monotonic()
+    end = start + args.seconds if args.seconds > 0 else float("inf")
+    warned = False
     print(f"recording to {args.out} (Ctrl-C to stop)", flush=True)
     try:
         while not stop.is_set() and time.monotonic() < end:
             executor.spin_once(timeout_sec=0.1)
+            if not warned and time.monotonic() > start + WARN_AFTER:
+                warned = True
+                if missing := recorder.unpublished():
+                    warn_silent("no publisher", missing)
     except KeyboardInterrupt:
         pass
     finally:

@@ -14,6 +14,7 @@ import yaml
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.core.errors import CameraError, TRGError
+from trg_ros.tools.bag import require_rosbags
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def same_camera(a: CameraModel, b: CameraModel) -> bool:
 
 def bag_frames(path: Path, image_topic: str | None, info_topic: str | None) -> Iterator[Frame]:
     """Images of a ROS 2 bag (.mcap or .db3) with the latest CameraInfo before each one."""
+    require_rosbags()
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import Stores, get_typestore
 

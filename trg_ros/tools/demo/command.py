@@ -18,6 +18,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import ExitStack
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,10 @@ from trg_ros.tools.view.scene import Scene
 
 log = logging.getLogger(__name__)
 EXIT_NO_WEIGHTS = 3
-RECORD_SETTLE = 0.3  # s
+# After the last answer, the recording waits for the node's other messages of the same frames
+# (TF, markers, ... published just after heads): until nothing new came for RECORD_QUIET s.
+RECORD_QUIET = 0.1  # s
+RECORD_WAIT = 3.0  # s at most
 LIVE_ANSWER_TIMEOUT = 1.0  # s; a live camera's next frame is worth more than a late answer
 GIVE_UP_IN_A_ROW = 3  # frames given up one after the other end the demo: the node is stuck
 
@@ -93,8 +97,19 @@ class Recording:
         while not self._recorder.matched() and time.monotonic() < end:
             time.sleep(0.02)
 
+    def settle(self, answers: int) -> None:
+        """Wait until the recorder has the ``answers`` heads messages the demo got, then for
+        the node's other topics to go quiet (both bounded by :data:`RECORD_WAIT`)."""
+        end = time.monotonic() + RECORD_WAIT
+        while self._recorder.received("heads") < answers and time.monotonic() < end:
+            time.sleep(0.01)
+        last, quiet_since = self._recorder.received(), time.monotonic()
+        while time.monotonic() < min(end, quiet_since + RECORD_QUIET):
+            time.sleep(0.01)
+            if (now := self._recorder.received()) != last:
+                last, quiet_since = now, time.monotonic()
+
     def close(self) -> None:
-        time.sleep(RECORD_SETTLE)  # the node publishes TF and markers just after heads
         self._recorder.close()
         counts = self._writer.close()
         print(f"recorded {sum(counts.values())} messages to {self.out}: {summary(counts)}")
@@ -154,11 +169,13 @@ def run(args: argparse.Namespace) -> int:
         Parameter("camera_info_timeout", value=10.0),
         Parameter("publish_dense_points", value=bool(args.mesh or args.view)),
     ]
-    player = Player(params + ([] if live else offline_parameters()), offline=not live)
-    output: Output | None = None
-    recording: Recording | None = None
-    view: LiveView | None = None
-    try:
+    # Each thing opened is closed in reverse order, all of them even when one close raises.
+    with ExitStack() as opened:
+        close_frames = getattr(frames, "close", None)
+        if close_frames is not None:
+            opened.callback(close_frames)  # stops the decoding thread when the loop ended early
+        player = Player(params + ([] if live else offline_parameters()), offline=not live)
+        opened.callback(player.close)
         try:
             estimator = player.start()
         except TRGError as e:
@@ -167,32 +184,28 @@ def run(args: argparse.Namespace) -> int:
             )
             return EXIT_NO_WEIGHTS
         print(f"head pose by {estimator.name}")
+        recording: Recording | None = None
         if args.record:
             recording = Recording(player, args.record, args.record_jpeg)
+            opened.callback(recording.close)
         video = args.image is None and (args.video or args.bag or args.camera is not None)
         triangles = estimator.triangles if args.mesh else None
+        view: LiveView | None = None
         if args.view:
             meshes = {estimator.name: estimator.triangles}
             view = LiveView(Scene(args.host, args.port, meshes), args.max_rate)
+            opened.callback(view.close)
             print(f"view at {url(view.scene, args.host)}", flush=True)
         output = Output(args.out, bool(video), triangles, args.mesh, args.show, view)
+        opened.callback(output.close)
         play = _play_live if live else _play_offline
         started, missed = play(player, frames, total, Intrinsics(args), output, args)
         output.finish()
         elapsed = time.monotonic() - started if started is not None else 0.0
+        if recording is not None:
+            recording.settle(output.frames)
         if view is not None:
             _keep_serving(view, args.host)
-    finally:
-        if view is not None:
-            view.close()
-        if output is not None:
-            output.close()
-        if recording is not None:
-            recording.close()
-        player.close()
-        close = getattr(frames, "close", None)
-        if close is not None:
-            close()  # stops the decoding thread when the loop ended early
     rate = output.frames / elapsed if elapsed > 0 else 0.0
     print(f"{len(output.rows)} face poses written to {args.out / 'poses.csv'} and poses.json")
     print(
@@ -269,9 +282,9 @@ def _play_offline(
             answer = player.wait(key, flow.wait_for(key))
             if answer is not None:
                 in_a_row = 0
-                flow.answered(key, answer[1])
+                latency = flow.answered(key, answer[1])
                 pending.popleft()
-                output.add(first, frame.rgb, camera, frame.stamp, answer[0], answer[2])
+                output.add(first, frame.rgb, camera, frame.stamp, answer[0], answer[2], latency)
                 bar.update(1)
                 continue
             if flow.expired(key):
@@ -312,12 +325,14 @@ def _play_live(
         camera = intrinsics.of(frame)
         if started is None:
             started = time.monotonic()
+        sent = time.monotonic()
         answer = player.wait(player.publish(frame.rgb, camera, frame.stamp), LIVE_ANSWER_TIMEOUT)
         if answer is None:
             missed += 1
             log.warning("no answer from the node for frame %d (%d so far)", index, missed)
             continue
-        output.add(index, frame.rgb, camera, frame.stamp, answer[0], answer[2])
+        msg, arrived, signals = answer
+        output.add(index, frame.rgb, camera, frame.stamp, msg, signals, arrived - sent)
     return started, missed
 
 

@@ -47,13 +47,16 @@ class Flow:
             self._first[key] = now
         self._last[key] = now
 
-    def answered(self, key: Hashable, at: float | None = None) -> None:
+    def answered(self, key: Hashable, at: float | None = None) -> float | None:
         """The answer to ``key`` came (at ``at`` on the clock, default now); its time since
-        the latest publication sets the pace. An answer to a frame given up is ignored."""
+        the latest publication sets the pace and is returned (the answer's latency). An
+        answer to a frame given up is ignored (None)."""
         if key not in self._first:
-            return
+            return None
         del self._first[key]
-        self._times.append((self._clock() if at is None else at) - self._last.pop(key))
+        latency = (self._clock() if at is None else at) - self._last.pop(key)
+        self._times.append(latency)
+        return latency
 
     def give_up(self, key: Hashable) -> None:
         self._first.pop(key, None)

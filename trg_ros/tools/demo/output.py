@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,20 +53,27 @@ class Output:
         stamp: float,
         msg: Any,
         signals: Any = None,
+        latency: float | None = None,
     ):
+        """One answered frame; ``latency``: s from its publication to its answer (the
+        view's panel shows it)."""
         faces = rows_from(msg, stamp, index, self._mesh or self._view is not None, signals)
-        self.rows += faces
+        # the dense points are drawn with --mesh; for the view alone, only its frame has them
+        self.rows += faces if self._mesh else [replace(f, vertices=None) for f in faces]
         self.frames += 1
+        item = (rgb, faces, camera, latency)
         if self._background is not None:
-            self._background.put((rgb, faces, camera))
+            self._background.put(item)
         else:
-            self._show_frame(self._write((rgb, faces, camera)))
+            self._show_frame(self._write(item))
 
-    def _write(self, item: tuple[np.ndarray, list[FaceRow], CameraModel]) -> np.ndarray:
-        rgb, faces, camera = item
+    def _write(
+        self, item: tuple[np.ndarray, list[FaceRow], CameraModel, float | None]
+    ) -> np.ndarray:
+        rgb, faces, camera, latency = item
         annotated = draw(rgb, faces, camera, self._triangles)
         if self._view is not None:
-            self._view.offer(ViewFrame(annotated, camera, faces))
+            self._view.offer(ViewFrame(annotated, camera, faces, latency))
         bgr = cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR)
         if not self._video:
             cv2.imwrite(str(self.out / "annotated.png"), bgr)

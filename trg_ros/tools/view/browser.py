@@ -60,35 +60,37 @@ class Browser:
     ) -> None:
         from websockets.sync.client import connect
 
-        self._profile = tempfile.mkdtemp(prefix="trg_chromium_")
-        self._proc = subprocess.Popen(
-            [chromium(), *FLAGS, f"--window-size={size[0]},{size[1]}",
-             f"--user-data-dir={self._profile}", "about:blank"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            port = self._devtools_port()
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-                page = next(t for t in json.load(r) if t["type"] == "page")
-            self._ws = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
-        except BaseException:
-            self.close()
-            raise
+        binary = chromium()  # before anything is made that would need cleaning up
         self._ids = 0
         self._replies: dict[int, Any] = {}
         self._cond = threading.Condition()
         self.requests: list[str] = []  # every URL the page asked for, in order
         self._loaded = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if network:
-            self.call("Network.enable")
-        self.call("Page.enable")
-        self.call("Page.navigate", url=url)
-        if not self._loaded.wait(30.0):
+        self._ws: Any = None
+        self._proc: subprocess.Popen | None = None
+        self._profile = tempfile.mkdtemp(prefix="trg_chromium_")
+        try:  # a failure anywhere below leaves no Chromium and no profile behind
+            self._proc = subprocess.Popen(
+                [binary, *FLAGS, f"--window-size={size[0]},{size[1]}",
+                 f"--user-data-dir={self._profile}", "about:blank"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            port = self._devtools_port()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+                page = next(t for t in json.load(r) if t["type"] == "page")
+            self._ws = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+            if network:
+                self.call("Network.enable")
+            self.call("Page.enable")
+            self.call("Page.navigate", url=url)
+            if not self._loaded.wait(30.0):
+                raise TRGError(f"chromium did not load {url}")
+        except BaseException:
             self.close()
-            raise TRGError(f"chromium did not load {url}")
+            raise
 
     def _devtools_port(self, timeout: float = 30.0) -> int:
         marker = Path(self._profile) / "DevToolsActivePort"
@@ -96,8 +98,8 @@ class Browser:
         while time.monotonic() < end:
             if marker.is_file() and marker.read_text().strip():
                 return int(marker.read_text().split()[0])
-            if self._proc.poll() is not None:
-                raise TRGError(f"chromium exited with {self._proc.returncode}")
+            if self._proc is None or self._proc.poll() is not None:
+                raise TRGError("chromium exited before it opened its DevTools port")
             time.sleep(0.05)
         raise TRGError("chromium did not open its DevTools port")
 
@@ -138,10 +140,9 @@ class Browser:
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     def close(self) -> None:
-        ws = getattr(self, "_ws", None)
-        if ws is not None:
-            ws.close()
-        if self._proc.poll() is None:
+        if self._ws is not None:
+            self._ws.close()
+        if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:
                 self._proc.wait(timeout=10)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from trg_ros.tools.annotate import rows_from
+from trg_ros.tools.record import WARN_AFTER, add_topic_options, warn_silent
 from trg_ros.tools.view.live import LiveView
 from trg_ros.tools.view.scene import Scene, ViewFrame
 
@@ -40,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("view", help="a live 3-D view in the browser of a running node")
     p.add_argument("--ros", action="store_true", required=True, help="the node's topics")
     p.add_argument("--namespace", default="", help="the node's namespace (e.g. /cam1)")
-    p.add_argument("--compressed", action="store_true", help="read image/compressed")
+    p.add_argument("--compressed", action="store_true", help="read <image>/compressed")
+    add_topic_options(p)
     p.add_argument(
         "--data-dir", type=Path, help="asset folder with the meshes' triangles (default: cache)"
     )
@@ -70,7 +72,14 @@ def url(scene: Scene, host: str) -> str:
 class TopicSource:
     """Pairs ``heads`` with the images of the same stamp and offers them to ``view``."""
 
-    def __init__(self, node: Any, view: LiveView, compressed: bool) -> None:
+    def __init__(
+        self,
+        node: Any,
+        view: LiveView,
+        compressed: bool,
+        image: str = "image",
+        camera_info: str = "camera_info",
+    ) -> None:
         from rclpy.qos import QoSProfile, qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
@@ -80,11 +89,16 @@ class TopicSource:
         self._images: OrderedDict[tuple[int, int], Any] = OrderedDict()
         self._info: Any = None
         self._lock = threading.Lock()
-        image_type, image_topic = (CompressedImage, "image/compressed") if compressed else (
-            Image, "image")  # fmt: skip
-        node.create_subscription(image_type, image_topic, self._on_image, qos_profile_sensor_data)
-        node.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data)
-        node.create_subscription(HeadPoseArray, "heads", self._on_heads, QoSProfile(depth=5))
+        self.pairs = 0  # heads answers shown with their image
+        image_type, image = (CompressedImage, f"{image}/compressed") if compressed else (
+            Image, image)  # fmt: skip
+        sensor, answers = qos_profile_sensor_data, QoSProfile(depth=5)
+        subscriptions = (
+            node.create_subscription(image_type, image, self._on_image, sensor),
+            node.create_subscription(CameraInfo, camera_info, self._on_info, sensor),
+            node.create_subscription(HeadPoseArray, "heads", self._on_heads, answers),
+        )
+        self.topics = [s.topic_name for s in subscriptions]
 
     def _on_image(self, msg: Any) -> None:
         with self._lock:
@@ -104,10 +118,18 @@ class TopicSource:
         if image is None or self._info is None:
             return  # the view shows an answer on its own picture or not at all
         stamp = key[0] + key[1] * 1e-9
-        rgb = compressed_to_rgb(image) if hasattr(image, "format") else image_to_rgb(image)
-        camera = camera_from_info(self._info)
-        faces = rows_from(msg, stamp, 0, with_3d=True)
-        self._view.offer(ViewFrame(rgb, camera, faces, time.time() - stamp))
+        info, faces, latency = (
+            self._info,
+            rows_from(msg, stamp, 0, with_3d=True),
+            time.time() - stamp,
+        )
+
+        def make() -> ViewFrame:  # on the view's thread, only for a frame it shows
+            rgb = compressed_to_rgb(image) if hasattr(image, "format") else image_to_rgb(image)
+            return ViewFrame(rgb, camera_from_info(info), faces, latency)
+
+        self._view.offer(make)
+        self.pairs += 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,16 +140,21 @@ def run(args: argparse.Namespace) -> int:
     view = LiveView(scene, args.max_rate)
     rclpy.init(args=[])
     node = rclpy.create_node("trg_view", namespace=args.namespace or "")
-    TopicSource(node, view, args.compressed)
+    source = TopicSource(node, view, args.compressed, args.image, args.camera_info)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     where = url(scene, args.host)
     print(f"view of {node.get_namespace()} at {where} (Ctrl-C to stop)", flush=True)
+    warn_at = time.monotonic() + WARN_AFTER
     try:
         while not stop.is_set():
             executor.spin_once(timeout_sec=0.1)
+            if warn_at and time.monotonic() > warn_at:
+                warn_at = 0.0
+                if not source.pairs:
+                    warn_silent("no heads answer with its image and camera_info", source.topics)
     except KeyboardInterrupt:
         pass
     finally:

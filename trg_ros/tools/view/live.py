@@ -8,19 +8,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from trg_ros.tools.view.scene import Scene, ViewFrame
 
 log = logging.getLogger(__name__)
 
 
+Offered = ViewFrame | Callable[[], ViewFrame]
+
+
 class LiveView:
-    """Shows offered frames on ``scene``; :meth:`offer` never blocks."""
+    """Shows offered frames on ``scene``; :meth:`offer` never blocks. A frame may be offered
+    as a function that makes it (decodes the image): only the frames shown are made, on the
+    view's thread."""
 
     def __init__(self, scene: Scene, max_rate: float = 15.0) -> None:
         self.scene = scene
         self._period = 1.0 / max_rate
-        self._slot: ViewFrame | None = None
+        self._slot: Offered | None = None
         self._cond = threading.Condition()
         self._closed = False
         self.shown = 0
@@ -28,7 +34,7 @@ class LiveView:
         self._thread = threading.Thread(target=self._run, name="trg_view", daemon=True)
         self._thread.start()
 
-    def offer(self, frame: ViewFrame) -> None:
+    def offer(self, frame: Offered) -> None:
         with self._cond:
             if self._slot is not None:
                 self.dropped += 1
@@ -49,7 +55,7 @@ class LiveView:
                 frame, self._slot = self._slot, None
             last = time.monotonic()
             try:
-                self.scene.show(frame)
+                self.scene.show(frame() if callable(frame) else frame)
                 self.shown += 1
             except Exception:  # a view that fails must not stop what feeds it
                 log.exception("the view could not show a frame")

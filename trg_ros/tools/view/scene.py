@@ -20,6 +20,7 @@ import numpy as np
 
 from trg_ros.core.camera import CameraModel
 from trg_ros.tools.annotate import AXIS_LENGTH, FaceRow
+from trg_ros.tools.view.guard import guard
 
 IMAGE_WIDTH = 640  # px; the frustum's image is sent at most this wide (JPEG)
 AXIS_THICKNESS = 5.0  # px on screen
@@ -99,6 +100,7 @@ class Scene:
         import viser
 
         self.server = viser.ViserServer(host=host, port=port, label="trg_ros", verbose=False)
+        guard(self.server, host)
         self.server.scene.set_up_direction("-y")
         self.server.gui.configure_theme(control_layout="floating", show_share_button=False)
         self._meshes = meshes or {}
