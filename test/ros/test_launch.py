@@ -325,13 +325,14 @@ def test_lifecycle_transitions_stick(graph: Graph) -> None:
     assert flowing(graph)  # a few more frames of each variant
     z_after = left_face_depths(col.get("heads")[-12:], at_fx)
     # TRG with random weights is not linear in f, so the node's ratio is held, per frame
-    # variant, to what the core gives on the same frame with each CameraInfo (5 %: the node
-    # may drop a frame, and a crop followed from a frame of the same variant differs a
-    # little); a stale CameraInfo would give 1.
+    # variant, to what the core gives on the same frame with each CameraInfo (10 %: the node
+    # drops frames under load, and a crop followed from another frame of the same variant
+    # differs a little - 5.8 % was seen on a loaded CI host); a stale CameraInfo would give
+    # 1, at least 40 % off the core's 1.7-2.5.
     at_2fx = core_left_faces(graph.model_dir, 2 * FX)
     for before, after, (_, z1), (_, z2) in zip(z_before, z_after, at_fx, at_2fx, strict=True):
         got, expected = after / before, z2 / z1
-        assert abs(got / expected - 1) < 0.05, f"z ratio {got:.3f}, the core's {expected:.3f}"
+        assert abs(got / expected - 1) < 0.10, f"z ratio {got:.3f}, the core's {expected:.3f}"
 
 
 def test_ctrl_c_ends_launch_and_node(graph: Graph) -> None:
