@@ -41,11 +41,7 @@ def _activation(options: dict[str, Any], op: str) -> str:
 
 def graph_to_layers(graph: Graph) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """Lower the TFLite graph to a list of layer specs (tensor ids as ints) and weights."""
-    consts: dict[int, np.ndarray] = {
-        i: t.data.astype(np.float32) if t.data.dtype == np.float16 else t.data
-        for i, t in enumerate(graph.tensors)
-        if t.data is not None
-    }
+    consts = graph.constants()
     layers: list[dict[str, Any]] = []
     weights: dict[str, np.ndarray] = {}
     for op in graph.operators:

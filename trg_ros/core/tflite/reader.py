@@ -182,6 +182,14 @@ class Graph:
     inputs: list[int]
     outputs: list[int]
 
+    def constants(self) -> dict[int, np.ndarray]:
+        """The tensors with data (weights, constants) by index, fp16 ones as float32."""
+        return {
+            i: t.data.astype(np.float32) if t.data.dtype == np.float16 else t.data
+            for i, t in enumerate(self.tensors)
+            if t.data is not None
+        }
+
 
 def read_graph(data: bytes) -> Graph:
     """Parse the first subgraph of a ``.tflite`` file."""

@@ -50,11 +50,7 @@ def _strided_slice(spec: dict[str, Any], op: Any, consts: dict, shape: tuple) ->
 
 def sequence_layers(graph: Graph) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """Lower the graph to layer specs (tensor ids) and weights, constants included."""
-    consts: dict[int, np.ndarray] = {
-        i: t.data.astype(np.float32) if t.data.dtype == np.float16 else t.data
-        for i, t in enumerate(graph.tensors)
-        if t.data is not None
-    }
+    consts = graph.constants()
     layers: list[dict[str, Any]] = []
     weights: dict[str, np.ndarray] = {}
 
