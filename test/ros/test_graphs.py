@@ -253,28 +253,38 @@ def test_the_launch_lists_its_new_arguments(ament_prefix: Path, ros2_cli: None) 
     assert "(default: 'image_raw')" in done.stdout, done.stdout
 
 
-def test_an_unwritable_ros_home_costs_the_rviz_file_not_the_launch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+# The launch file's RViz step, in a fresh interpreter: importing `launch` makes every logger
+# created afterwards a non-propagating LaunchLogger, which would hide later tests' log records.
+RVIZ_STEP = """
+import importlib.util, json, sys
+from launch.actions import LogInfo
+spec = importlib.util.spec_from_file_location("head_pose_launch", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+arg = {"namespace": "cam1", "image": "image_raw", "fixed_frame": "", "rviz": "true",
+       "use_sim_time": "false"}
+actions = module._rviz(arg)
+print(json.dumps([
+    {"log": isinstance(a, LogInfo),
+     "text": "".join(getattr(p, "text", str(p)) for p in getattr(a, "msg", []))}
+    for a in actions
+]))
+"""
+
+
+def test_an_unwritable_ros_home_costs_the_rviz_file_not_the_launch(tmp_path: Path) -> None:
     """The launch file's RViz step with ``ROS_HOME`` under a regular file (root may write
     anywhere, so a file stands in for a read-only folder): one log line that says why and
     what to do, no RViz, and no exception that would end the launch."""
-    import importlib.util
-
-    from launch.actions import LogInfo
-
-    spec = importlib.util.spec_from_file_location("head_pose_launch", LAUNCH_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     blocker = tmp_path / "a_file"
     blocker.write_text("")
-    monkeypatch.setenv("ROS_HOME", str(blocker / "ros"))
-    monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path / "log"))  # launch's own logs go there
-    arg = {"namespace": "cam1", "image": "image_raw", "fixed_frame": "", "rviz": "true",
-           "use_sim_time": "false"}  # fmt: skip
-    actions = module._rviz(arg)
-    assert len(actions) == 1 and isinstance(actions[0], LogInfo)
-    text = "".join(getattr(part, "text", str(part)) for part in actions[0].msg)
-    assert "no RViz configuration written and RViz not started" in text, text
-    assert "set ROS_HOME to a writable folder" in text
+    step_env = {**env(), "ROS_HOME": str(blocker / "ros"), "ROS_LOG_DIR": str(tmp_path / "log")}
+    out = subprocess.run(
+        [sys.executable, "-c", RVIZ_STEP, str(LAUNCH_FILE)],
+        env=step_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    [action] = json.loads(out.stdout)
+    assert action["log"], action
+    assert "no RViz configuration written and RViz not started" in action["text"], action
+    assert "set ROS_HOME to a writable folder" in action["text"]
