@@ -90,10 +90,16 @@ def diag_has(col: Collector, **want: str) -> bool:
     return all(values.get(k) == v for k, v in want.items())
 
 
-def core_left_faces(model_dir: Path, fx: float) -> list[tuple[float, float]]:
-    """(box x_min, depth) of the left face in the two frames the camera process alternates
-    (the image and its 12 px shift), as the core pipeline computes them with focal ``fx``
-    once its tracks have settled."""
+# The orders in which the node may see the camera's two frame variants (the image, its 12 px
+# shift): strictly alternating, or with frames dropped under load.
+DROP_PATTERNS = ("01", "0", "1", "001", "011")
+
+
+def core_depth_ratios(model_dir: Path, fx: float, fx2: float) -> list[float]:
+    """Per order of frames, the left face's median depth with focal ``fx2`` over that with
+    ``fx``, as the core pipeline computes them. TRG follows each face with a crop made from
+    the previous frame's landmarks, so with random weights the depth depends on which frames
+    came before: the spread of these ratios is what the node may give."""
     from trg_ros.core.camera import CameraModel
     from trg_ros.core.catalogue import ModelFiles
     from trg_ros.core.detect.blazeface import BlazeFace
@@ -104,29 +110,31 @@ def core_left_faces(model_dir: Path, fx: float) -> list[tuple[float, float]]:
 
     files = ModelFiles.in_dir(model_dir)
     estimator = TRGEstimator.from_files(files, TRGConfig("cpu", runtime="torch"))
-    pipeline = HeadPosePipeline(estimator, BlazeFace(files.detector), PipelineConfig())
     image = two_faces()
     frames = [image, np.roll(image, 12, axis=1)]
     h, w = image.shape[:2]
-    camera = CameraModel(np.array([[fx, 0, w / 2], [0, fx, h / 2], [0, 0, 1]]), w, h)
-    found = []
-    for i in range(8):
-        left = min(pipeline.process(frames[i % 2], camera, 0.2 * i).heads, key=lambda x: x.box[0])
-        found.append((float(left.box[0]), float(face_pose(left, smoothed=False)[1][2])))
-    return found[-2:]
+
+    def depth(pattern: str, f: float) -> float:
+        camera = CameraModel(np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]]), w, h)
+        pipeline = HeadPosePipeline(estimator, BlazeFace(files.detector), PipelineConfig())
+        order = (pattern * 12)[:12]
+        zs = []
+        for i, variant in enumerate(order):
+            heads = pipeline.process(frames[int(variant)], camera, 0.2 * i).heads
+            left = min(heads, key=lambda x: x.box[0])
+            zs.append(float(face_pose(left, smoothed=False)[1][2]))
+        return float(np.median(zs[-6:]))  # once the tracks have settled
+
+    return [depth(p, fx2) / depth(p, fx) for p in DROP_PATTERNS]
 
 
-def left_face_depths(frames: list, variants: list[tuple[float, float]]) -> list[float]:
-    """Median depth of the left face per frame variant (told apart by its box), from frames
-    holding both faces."""
-    by_variant: list[list[float]] = [[] for _ in variants]
-    for m in frames:
-        if len(m.heads) == 2:
-            left = min(m.heads, key=lambda h: h.box[0])
-            i = int(np.argmin([abs(left.box[0] - x0) for x0, _ in variants]))
-            by_variant[i].append(left.pose.position.z)
-    assert all(by_variant), f"a frame variant never came: {by_variant}"
-    return [float(np.median(z)) for z in by_variant]
+def left_face_depth(frames: list) -> float:
+    """Median depth of the left face, from frames holding both faces."""
+    zs = [
+        min(m.heads, key=lambda h: h.box[0]).pose.position.z for m in frames if len(m.heads) == 2
+    ]
+    assert len(zs) >= 4, f"only {len(zs)} frames with both faces"
+    return float(np.median(zs))
 
 
 @dataclass
@@ -293,8 +301,7 @@ def test_lifecycle_transitions_stick(graph: Graph) -> None:
     col, env = graph.col, graph.env
     assert flowing(graph)
 
-    at_fx = core_left_faces(graph.model_dir, FX)
-    z_before = left_face_depths(col.get("heads")[-12:], at_fx)
+    z_before = left_face_depth(col.get("heads")[-12:])
 
     def lifecycle(transition: str, state: str) -> None:
         done = ros2("lifecycle", "set", NODE, transition, env=env)
@@ -317,22 +324,22 @@ def test_lifecycle_transitions_stick(graph: Graph) -> None:
     time.sleep(3.0)
     got = ros2("lifecycle", "get", NODE, env=env)
     assert got.stdout.startswith("inactive"), f"a user's configure was followed by: {got.stdout}"
+    since = len(col.get("heads"))
     lifecycle("activate", "active")
     assert flowing(graph), "no outputs after re-activation"
     assert col.wait_for(lambda: diag_has(col, state="active", processing_threads="1"), 10), diag(
         col
     )
     assert flowing(graph)  # a few more frames of each variant
-    z_after = left_face_depths(col.get("heads")[-12:], at_fx)
-    # TRG with random weights is not linear in f, so the node's ratio is held, per frame
-    # variant, to what the core gives on the same frame with each CameraInfo (10 %: the node
-    # drops frames under load, and a crop followed from another frame of the same variant
-    # differs a little - 5.8 % was seen on a loaded CI host); a stale CameraInfo would give
-    # 1, at least 40 % off the core's 1.7-2.5.
-    at_2fx = core_left_faces(graph.model_dir, 2 * FX)
-    for before, after, (_, z1), (_, z2) in zip(z_before, z_after, at_fx, at_2fx, strict=True):
-        got, expected = after / before, z2 / z1
-        assert abs(got / expected - 1) < 0.10, f"z ratio {got:.3f}, the core's {expected:.3f}"
+    z_after = left_face_depth(col.get("heads")[since:][-12:])
+    # The node's ratio within the spread the core gives over the orders in which frames may
+    # come (1.9-2.7 here), 20 % either side for orders mixed within the median; a stale
+    # CameraInfo gives 1, a focal applied twice 4.
+    ratios = core_depth_ratios(graph.model_dir, FX, 2 * FX)
+    low, high = 0.8 * min(ratios), 1.2 * max(ratios)
+    assert low > 1.0 and high < 4.0, f"the core's ratios {ratios} cannot tell stale from fresh"
+    got = z_after / z_before
+    assert low < got < high, f"z ratio {got:.3f}, the core's {[round(r, 3) for r in ratios]}"
 
 
 def test_ctrl_c_ends_launch_and_node(graph: Graph) -> None:
