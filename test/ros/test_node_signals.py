@@ -121,3 +121,88 @@ def test_signals_that_cannot_run_warn_on_the_diagnostics(
     ]  # fmt: skip
     assert col.wait_for(lambda: bool(warned()), timeout=60), "no signals warning on /diagnostics"
     assert warned()[-1].level == DiagnosticStatus.WARN
+
+
+def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    cos = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def test_attention_follows_a_tf_frame(
+    node_process, collector_factory, facemesh_model_dir: Path, tmp_path: Path
+) -> None:
+    """``attention_frame:=vehicle``: until the mount is published, attention is measured from
+    ``attention_forward`` and /diagnostics says why; once a static transform puts vehicle's +x
+    at (0.8, 0, -0.6) in the camera frame, the attention angle is the face's forward axis
+    (``head_pose``, the primary face's frame) against that direction."""
+    from geometry_msgs.msg import PoseStamped
+    from scipy.spatial.transform import Rotation
+
+    np.save(tmp_path / "face.npy", skimage.data.astronaut())
+    node_process("model:=facemesh", "attention_frame:=vehicle")
+    col = collector_factory(
+        {
+            "face_signals": FaceSignalsArray,
+            "head_pose": PoseStamped,
+            "/diagnostics": DiagnosticArray,
+        }
+    )
+    here = Path(__file__).parent
+    camera = subprocess.Popen(
+        [sys.executable, str(here / "publisher.py"), str(tmp_path / "face.npy"), "500", "5", "60"]
+    )
+    mount = None
+    half = np.arctan2(0.6, 0.8) / 2  # about y: +x goes to (cos, 0, -sin)
+
+    def attention_against(direction: np.ndarray, since: int) -> list[tuple[float, float]]:
+        """(published angle, the face's x axis against ``direction``) per frame since."""
+        stamp = lambda m: (m.header.stamp.sec, m.header.stamp.nanosec)  # noqa: E731
+        poses = {stamp(m): m.pose for m in col.get("head_pose")}
+        pairs = []
+        for m in col.get("face_signals")[since:]:
+            pose = poses.get(stamp(m))
+            if pose is None or len(m.faces) != 1:
+                continue
+            q = pose.orientation
+            forward = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()[:, 0]
+            pairs.append((m.faces[0].attention_angle, angle_deg(forward, direction)))
+        return pairs
+
+    def missing() -> list[DiagnosticStatus]:
+        return [
+            s for d in col.get("/diagnostics") for s in d.status
+            if "attention_frame_missing" in s.message
+        ]  # fmt: skip
+
+    try:
+        assert col.wait_for(lambda: len(attention_against(np.array([0, 0, -1.0]), 0)) >= 3, 60)
+        assert col.wait_for(lambda: bool(missing()), 10), "no attention_frame warning"
+        assert "no transform from vehicle to camera_optical_frame" in missing()[-1].message
+        for got, want in attention_against(np.array([0, 0, -1.0]), 0):
+            assert got == pytest.approx(want, abs=1.0)  # attention_forward meanwhile
+        mount = subprocess.Popen(
+            [sys.executable, str(here / "static_tf.py"), "camera_optical_frame", "vehicle",
+             "0", str(np.sin(half)), "0", str(np.cos(half))]
+        )  # fmt: skip
+        road = np.array([0.8, 0.0, -0.6])
+        since = len(col.get("face_signals"))
+        followed = lambda: [  # noqa: E731
+            p for p in attention_against(road, since) if abs(p[0] - p[1]) < 1.0
+        ]
+        assert col.wait_for(lambda: len(followed()) >= 5, 30), attention_against(road, since)
+        first = attention_against(road, since).index(followed()[0])
+        for got, want in attention_against(road, since)[first:]:
+            assert got == pytest.approx(want, abs=1.0)  # every frame once it is known
+        assert 30 < followed()[-1][0] < 80  # the face looks into the lens, 53 deg off the road
+        n = len(col.get("/diagnostics"))
+        assert col.wait_for(lambda: len(col.get("/diagnostics")) >= n + 2, 10)
+        assert not any(
+            "attention_frame_missing" in s.message
+            for d in col.get("/diagnostics")[n + 1 :]
+            for s in d.status
+        ), "the warning stays after the transform came"
+    finally:
+        for proc in (camera, mount):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=10)

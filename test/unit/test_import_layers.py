@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.ros.worker",
             "trg_ros.ros.external",
             "trg_ros.ros.rviz",
+            "trg_ros.ros.attention",
         ),
     ),
     (

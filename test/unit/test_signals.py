@@ -324,3 +324,26 @@ def test_the_facemesh_estimators_mesh_is_the_one_the_stage_would_fit(
     a, b = signals["x1"], signals["x2"]
     assert [e.ear for e in a.eyes] == pytest.approx([e.ear for e in b.eyes], abs=1e-9)
     assert a.gaze == pytest.approx(b.gaze, abs=1e-9) and a.mar == pytest.approx(b.mar)
+
+
+def test_a_per_frame_attention_direction_replaces_the_configured_one(
+    faces, measure: Measure, stage: SignalStage
+) -> None:
+    """The node's ``attention_frame`` reaches the stage as a vector per frame: the angle is
+    measured against it, and the configured ``attention_forward`` holds again next frame."""
+    rgb = faces["obama.jpg"]
+    head, _ = measure(rgb)
+    camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
+    heads = [dataclasses.replace(head, id="y1")]
+    road = np.array([0.8, 0.0, -0.6])
+    _, turned = stage.process(rgb, heads, camera, 0.0, attention_forward=road)
+    _, plain = stage.process(rgb, heads, camera, 0.1)
+
+    def angle(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.degrees(np.arccos(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b))))
+
+    a, b = turned["y1"], plain["y1"]
+    assert a.attention_deg == pytest.approx(angle(a.attention_direction, road), abs=1e-4)
+    configured = np.asarray(stage.config.attention_forward)
+    assert b.attention_deg == pytest.approx(angle(b.attention_direction, configured), abs=1e-4)
+    assert abs(a.attention_deg - b.attention_deg) > 10

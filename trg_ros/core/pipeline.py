@@ -137,6 +137,7 @@ class HeadPosePipeline:
         camera: CameraModel,
         stamp: float,
         detections: Sequence[Detection] | None = None,
+        attention_forward: np.ndarray | None = None,
     ) -> FrameResult:
         """One frame.
 
@@ -145,6 +146,8 @@ class HeadPosePipeline:
             camera: intrinsics for this image size.
             stamp: capture time in seconds (drives the smoothing).
             detections: faces found elsewhere; when given, the detector is not run.
+            attention_forward: (3,) the attentive direction for this frame (camera frame),
+                instead of the signals configuration's.
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -209,7 +212,9 @@ class HeadPosePipeline:
         signals: dict[str, FaceSignals] = {}
         if self.signals is not None:
             t2 = time.perf_counter()
-            out, signals = self.signals.process(image_rgb, out, camera, stamp, lost)
+            out, signals = self.signals.process(
+                image_rgb, out, camera, stamp, lost, attention_forward
+            )
             timings["signals"] = time.perf_counter() - t2
         primary = self.primary.select(out, alive)
         timings["total"] = time.perf_counter() - t0

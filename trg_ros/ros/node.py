@@ -9,6 +9,7 @@ import traceback
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException
@@ -20,6 +21,7 @@ from trg_ros.core.detect.blazeface import BlazeFace
 from trg_ros.core.errors import TRGError
 from trg_ros.core.pipeline import HeadPosePipeline
 from trg_ros.ros import intrinsics
+from trg_ros.ros.attention import AttentionFrame, tf2_available
 from trg_ros.ros.external import StampPairing, vision_msgs_available
 from trg_ros.ros.factory import build_pipeline, detector_config, pipeline_config
 from trg_ros.ros.inputs import FrameInputs, Received, Rejected, subscribe
@@ -37,6 +39,7 @@ from trg_ros.ros.status import Status, stage_times
 from trg_ros.ros.worker import WORKER_THREAD, FrameWorker
 
 LOG_EVERY = 5.0  # s between log lines for the same kind of dropped frame
+ATTENTION_FRAME = "attention_frame_missing"  # diagnostics: frames measured without it
 
 
 class HeadPoseNode(LifecycleNode):
@@ -66,6 +69,7 @@ class HeadPoseNode(LifecycleNode):
         self._entities: list[Any] = []
         self._last_logged: dict[str, float] = {}
         self._pairing: StampPairing | None = None
+        self._attention: AttentionFrame | None = None
         self._outputs: Outputs | None = None
         self._model_name = "none"
         self._configure_error: str | None = None
@@ -162,6 +166,7 @@ class HeadPoseNode(LifecycleNode):
             self._entities = subscribe(
                 self, p, self._on_image, self._on_camera_info, self._on_detections
             )
+            self._attention = self._follow_attention_frame(p.attention_frame)
         except Exception as e:  # nothing half-open stays behind
             self.get_logger().error(f"cannot activate: {type(e).__name__}: {e}")
             self._close_inputs()
@@ -225,6 +230,9 @@ class HeadPoseNode(LifecycleNode):
         for e in self._entities:
             self.destroy_subscription(e)
         self._entities = []
+        if self._attention is not None:
+            self._attention.close()
+            self._attention = None
         self._pairing = None
         return True
 
@@ -259,10 +267,42 @@ class HeadPoseNode(LifecycleNode):
     def _reject(self, reason: str, message: str, n: int = 1) -> None:
         """Count ``n`` dropped frames or faces; log each reason at most every LOG_EVERY s."""
         self.status.problem(reason, message, n)
+        self._warn_now_and_then(reason, f"frame dropped ({reason}): {message}")
+
+    def _warn_now_and_then(self, reason: str, text: str) -> None:
+        """Log ``text`` at most every LOG_EVERY s per ``reason``."""
         now = time.monotonic()
         if now - self._last_logged.get(reason, -LOG_EVERY) >= LOG_EVERY:
             self._last_logged[reason] = now
-            self.get_logger().warning(f"frame dropped ({reason}): {message}")
+            self.get_logger().warning(text)
+
+    def _follow_attention_frame(self, frame: str) -> AttentionFrame | None:
+        if not frame:
+            return None
+        if not tf2_available():
+            why = (
+                f"attention_frame={frame} needs tf2_ros, which is not importable (e.g. apt "
+                "install ros-$ROS_DISTRO-tf2-ros): attention is measured from attention_forward"
+            )
+            self.status.warn(ATTENTION_FRAME, why)
+            self.get_logger().warning(why)
+            return None
+        return AttentionFrame(self, frame)
+
+    def _attention_forward(self, camera_frame: str) -> np.ndarray | None:
+        """The attention_frame's direction in the image's frame, for this frame's signals;
+        None (the attention_forward vector) while its transform is not known, counted."""
+        attention = self._attention
+        if attention is None or self.pipeline is None or self.pipeline.signals is None:
+            return None
+        forward, why = attention.forward_in(camera_frame)
+        if forward is None:
+            message = f"{why}: attention is measured from attention_forward meanwhile"
+            self.status.warn(ATTENTION_FRAME, message)
+            self._warn_now_and_then(ATTENTION_FRAME, message)
+        else:
+            self.status.clear_problem(ATTENTION_FRAME)
+        return forward
 
     def _on_worker_error(self, error: Exception, first: bool) -> None:
         """An unexpected error drops the frame, counted; its traceback is logged once per
@@ -291,7 +331,10 @@ class HeadPoseNode(LifecycleNode):
         else:
             self.status.clear_problem(intrinsics.MISSING)
         t_converted = time.monotonic()
-        result = pipeline.process(frame.rgb, frame.camera, frame.stamp, item.detections)
+        forward = self._attention_forward(frame.header.frame_id)
+        result = pipeline.process(
+            frame.rgb, frame.camera, frame.stamp, item.detections, attention_forward=forward
+        )
         if result.non_finite:
             message = f"{result.non_finite} face(s) gave NaN/inf; their tracks ended"
             self._reject("non_finite", message, result.non_finite)

@@ -209,6 +209,13 @@ class NodeParams:
         "the attentive direction as a vector in the camera optical frame (default: parallel to "
         "the optical axis, towards the camera); attention is the angle from it",
     )
+    attention_frame: str = _p(
+        "",
+        "a TF frame whose +x axis (REP-103 forward) is the attentive direction, e.g. base_link "
+        "in a vehicle; its latest transform to the image's frame is used (needs tf2_ros); "
+        "empty: attention_forward",
+        live=False,
+    )
     attention_threshold_deg: float = _p(
         30.0, "away when the attention angle exceeds this (deg)", 1.0, 180.0
     )

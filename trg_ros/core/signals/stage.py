@@ -208,8 +208,11 @@ class SignalStage:
         camera: CameraModel,
         stamp: float,
         lost: Sequence[str] = (),
+        attention_forward: np.ndarray | None = None,
     ) -> tuple[list[Head], dict[str, FaceSignals]]:
-        """One frame: the heads (with FaceMesh points added) and the signals per face id."""
+        """One frame: the heads (with FaceMesh points added) and the signals per face id.
+        ``attention_forward`` (camera frame) replaces the configured direction for this frame:
+        the node's, when it follows a TF frame that may move."""
         self.forget(lost)
         heads = self.add_landmarks(image_rgb, list(heads))
         measured = [h for h in heads if h.face_landmarks is not None]
@@ -218,8 +221,13 @@ class SignalStage:
             if self.blendshapes is not None
             else np.zeros((len(measured), 0), np.float32)
         )
+        attentive = np.asarray(
+            self.config.attention_forward if attention_forward is None else attention_forward,
+            np.float64,
+        )
         out = {
-            h.id: self._signals(h, s, camera, stamp) for h, s in zip(measured, scores, strict=True)
+            h.id: self._signals(h, s, camera, stamp, attentive)
+            for h, s in zip(measured, scores, strict=True)
         }
         return heads, out
 
@@ -235,7 +243,12 @@ class SignalStage:
         return pose.mesh, pose.rotation[:, 2]  # the canonical z points out of the face
 
     def _signals(
-        self, head: Head, scores: np.ndarray, camera: CameraModel, stamp: float
+        self,
+        head: Head,
+        scores: np.ndarray,
+        camera: CameraModel,
+        stamp: float,
+        attentive: np.ndarray,
     ) -> FaceSignals:
         c = self.config
         points = np.asarray(head.face_landmarks, np.float64)
@@ -253,7 +266,7 @@ class SignalStage:
         source, direction = "head", head_forward
         if c.gaze_from == "eyes" and gaze is not None:
             source, direction = "eyes", gaze[0]
-        attention = angle_deg(direction, np.asarray(c.attention_forward, np.float64))
+        attention = angle_deg(direction, attentive)
         valid_ears = [e.ear for e in eyes if e.valid]
         mar = measure_mouth(mesh, points, forward)
         track = self._tracks.get(head.id)
