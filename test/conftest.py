@@ -45,9 +45,10 @@ def loggers_still_propagate() -> Iterator[None]:
     propagates, so every module imported later would log past pytest (and past caplog):
     a test that needs ``launch`` imports it in a subprocess."""
     yield
-    assert logging.getLoggerClass() is logging.Logger, (
-        f"logger class is now {logging.getLoggerClass()}: import launch in a subprocess"
-    )
+    swapped = logging.getLoggerClass()
+    if swapped is not logging.Logger:
+        logging.setLoggerClass(logging.Logger)  # fail this test, not every later one
+        pytest.fail(f"this test made {swapped} the logger class: import launch in a subprocess")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -17,9 +16,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 try:
-    import rclpy
+    import rclpy  # noqa: F401
 except ImportError as e:  # a failure, never a skip: CI must not pass without ROS
     raise ImportError(f"rclpy is not installed ({e}): run scripts/dev setup") from e
+from spun import SpunNode  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -61,39 +61,20 @@ def ros2_cli(ros_domain: int) -> Iterator[None]:
     subprocess.run([str(ros2), "daemon", "stop"], capture_output=True, timeout=30)
 
 
-class Collector:
-    """Subscribes in the test process and records (receive time, message) per topic.
-
-    With ``tf``, a tf2_ros Buffer and TransformListener are created first, so that when /tf
-    and another topic are both ready the transform is taken in first (rclpy serves ready
-    subscriptions in creation order).
-    """
+class Collector(SpunNode):
+    """Subscribes in the test process and records (receive time, message) per topic."""
 
     def __init__(self, topics: dict[str, Any], tf: bool = False) -> None:
-        from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("test_collector", context=self.context)
-        self.tf_buffer: Any = None
-        if tf:
-            from tf2_ros import Buffer, TransformListener
-
-            self.tf_buffer = Buffer(node=self.node)
-            self._tf_listener = TransformListener(self.tf_buffer, self.node, spin_thread=False)
+        super().__init__("test_collector", tf)
         self.messages: dict[str, list[tuple[float, Any]]] = defaultdict(list)
-        self.lock = threading.Lock()
-        self.error: Exception | None = None
         self.hooks: dict[str, Callable[[Any], None]] = {}
         reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         for topic, spec in topics.items():
             msg_type, qos = spec if isinstance(spec, tuple) else (spec, reliable)
             self.node.create_subscription(msg_type, topic, self._cb(topic), qos)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
+        self.start()
 
     def _cb(self, topic: str) -> Callable[[Any], None]:
         def cb(msg: Any) -> None:
@@ -105,18 +86,6 @@ class Collector:
 
         return cb
 
-    def _spin(self) -> None:
-        from rclpy.executors import ExternalShutdownException
-
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except (ExternalShutdownException, rclpy.exceptions.InvalidHandle):
-                return
-            except Exception as e:  # a broken callback must fail the test, not hang it
-                self.error = e
-                raise
-
     def publisher(self, msg_type: Any, topic: str, qos: Any = None):
         from rclpy.qos import qos_profile_sensor_data
 
@@ -125,23 +94,6 @@ class Collector:
     def get(self, topic: str) -> list[Any]:
         with self.lock:
             return [m for _, m in self.messages[topic]]
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.error is not None:
-                raise AssertionError(f"collector thread failed: {self.error!r}")
-            if predicate():
-                return True
-            time.sleep(0.05)
-        return False
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
-        self.thread.join(timeout=5)
-        self.context.destroy()
 
 
 @pytest.fixture

@@ -11,16 +11,15 @@ those subscriptions when the id leaves the list; it finds the face's pose by a t
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import rclpy
 from hri_msgs.msg import FacialLandmarks, IdsList, NormalizedRegionOfInterest2D
 from rclpy.qos import qos_profile_system_default
 from sensor_msgs.msg import Image
+from spun import SpunNode
 
 
 @dataclass
@@ -35,37 +34,27 @@ class Face:
     landmarks: list[Any] = field(default_factory=list)
 
 
-class HriConsumer:
+class HriConsumer(SpunNode):
     """Spins its own context in a thread; ``extra`` maps topic -> (type, qos) of other
     subscriptions to record (e.g. the node's ``heads``)."""
 
-    def __init__(self, reference_frame: str = "base_link", extra: dict | None = None) -> None:
-        from rclpy.executors import SingleThreadedExecutor
-        from tf2_ros import Buffer, TransformListener
+    locked_predicates = True  # the tests' predicates read ``faces`` and ``lists`` directly
 
+    def __init__(self, reference_frame: str = "base_link", extra: dict | None = None) -> None:
+        super().__init__("hri_consumer", tf=True)
         self.reference_frame = reference_frame
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("hri_consumer", context=self.context)
-        self.tf_buffer = Buffer(node=self.node)
-        self._tf_listener = TransformListener(self.tf_buffer, self.node, spin_thread=False)
-        self.lock = threading.RLock()
         self.faces: dict[str, Face] = {}  # the faces tracked now
         self.seen: dict[str, Face] = {}  # every face ever tracked
         self.lists: list[IdsList] = []
         self.appeared: dict[str, float] = {}
         self.left: dict[str, float] = {}
         self.extra: dict[str, list[Any]] = defaultdict(list)
-        self.error: Exception | None = None
         self.node.create_subscription(
             IdsList, "/humans/faces/tracked", self._on_tracked, qos_profile_system_default
         )
         for topic, (kind, qos) in (extra or {}).items():
             self.node.create_subscription(kind, topic, self._recorder(topic), qos)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
+        self.start()
 
     def _recorder(self, topic: str):
         def record(msg: Any) -> None:
@@ -108,18 +97,6 @@ class HriConsumer:
 
         return put
 
-    def _spin(self) -> None:
-        from rclpy.executors import ExternalShutdownException
-
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except (ExternalShutdownException, rclpy.exceptions.InvalidHandle):
-                return
-            except Exception as e:  # a broken callback fails the test, not hangs it
-                self.error = e
-                raise
-
     def transform(self, face_id: str, stamp: Any, timeout: float = 2.0) -> Any:
         """``reference_frame`` -> ``face_<id>`` at ``stamp`` (libhri: Face::transform())."""
         from rclpy.duration import Duration
@@ -131,21 +108,3 @@ class HriConsumer:
     def tracked(self) -> set[str]:
         with self.lock:
             return set(self.faces)
-
-    def wait_for(self, predicate, timeout: float = 30.0) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.error is not None:
-                raise AssertionError(f"consumer thread failed: {self.error!r}")
-            with self.lock:
-                if predicate():
-                    return True
-            time.sleep(0.05)
-        return False
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
-        self.thread.join(timeout=5)
-        self.context.destroy()

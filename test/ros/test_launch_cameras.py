@@ -121,8 +121,9 @@ def test_launch_arguments_as_ros2_launch_shows_them(ament_prefix: Path, ros2_cli
     shown = {line.strip().strip("'").split("'")[0] for line in done.stdout.splitlines()}
     wanted = {"image", "camera_info", "namespace", "weights", "device", "compressed",
               "external_detections", "detections", "use_sim_time", "log_level", "params_file",
-              "rviz"}  # fmt: skip
+              "rviz", "fixed_frame", "model"}  # fmt: skip
     assert wanted <= shown, done.stdout
+    assert "(default: 'image_raw')" in done.stdout, done.stdout  # relative: follows namespace
 
 
 def test_a_failed_first_configure_leaves_later_transitions_to_the_user(

@@ -6,6 +6,8 @@ face images are made only while someone subscribes, and the bench's ROS4HRI figu
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,24 @@ def head(face_id: str, rng: np.random.Generator) -> Head:
     )  # fmt: skip
 
 
+@contextmanager
+def active_faces() -> Iterator[tuple[LifecycleNode, HriFaces]]:
+    """An active lifecycle node named like ours, on a context of its own, with the ROS4HRI
+    publishers made as the node makes them (between configure and activate)."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = LifecycleNode("trg_head_pose", context=context)
+    try:
+        node.trigger_configure()
+        faces = HriFaces(node)
+        node.trigger_activate()
+        yield node, faces
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+        context.destroy()
+
+
 def topic_list(env: dict[str, str], ok=None) -> set[str]:
     done = ros2("topic", "list", env=env, timeout=30, ok=ok)
     return set(done.stdout.split())
@@ -49,13 +69,7 @@ def test_2000_tracks_leave_no_publisher_topic_or_memory_behind(ros2_cli: None) -
     import os
 
     env = dict(os.environ)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = LifecycleNode("trg_head_pose", context=context)
-    try:
-        node.trigger_configure()
-        faces = HriFaces(node)
-        node.trigger_activate()
+    with active_faces() as (node, faces):
         base_pubs = len(list(node.publishers))
         base_topics = topic_list(env, ok=lambda out: "/humans/faces/tracked" in out)
         assert "/humans/faces/tracked" in base_topics, base_topics
@@ -89,10 +103,6 @@ def test_2000_tracks_leave_no_publisher_topic_or_memory_behind(ros2_cli: None) -
         after = topic_list(env, ok=lambda out: set(out.split()) == base_topics)
         assert after == base_topics, sorted(after ^ base_topics)[:20]
         print(f"{TRACKS} tracks in {elapsed:.1f} s, memory +{grown:.1f} MB")
-    finally:
-        node.destroy_node()
-        rclpy.shutdown(context=context)
-        context.destroy()
 
 
 def test_a_frame_after_close_makes_no_publisher() -> None:
@@ -101,13 +111,7 @@ def test_a_frame_after_close_makes_no_publisher() -> None:
     another thread during ``close`` raise nothing."""
     import threading
 
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = LifecycleNode("trg_head_pose", context=context)
-    try:
-        node.trigger_configure()
-        faces = HriFaces(node)
-        node.trigger_activate()
+    with active_faces() as (node, faces):
         rgb = np.zeros((480, 640, 3), np.uint8)
         rng = np.random.default_rng(3)
         errors: list[BaseException] = []
@@ -134,10 +138,6 @@ def test_a_frame_after_close_makes_no_publisher() -> None:
         worker.join(10)
         assert not errors, errors
         assert faces.ids == [] and len(list(node.publishers)) == after_close
-    finally:
-        node.destroy_node()
-        rclpy.shutdown(context=context)
-        context.destroy()
 
 
 def test_bench_measures_the_ros4hri_cost_with_a_matched_subscriber() -> None:
@@ -169,16 +169,10 @@ def test_face_images_are_made_only_while_someone_subscribes(monkeypatch) -> None
 
     monkeypatch.setattr(hri, "crop_face", counting_crop)
     monkeypatch.setattr(hri, "align_face", counting_align)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = LifecycleNode("trg_head_pose", context=context)
-    viewer = rclpy.create_node("viewer", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(viewer)
-    try:
-        node.trigger_configure()
-        faces = HriFaces(node)
-        node.trigger_activate()
+    with active_faces() as (node, faces):
+        viewer = rclpy.create_node("viewer", context=node.context)
+        executor = SingleThreadedExecutor(context=node.context)
+        executor.add_node(viewer)
         rng = np.random.default_rng(1)
         face = head("x", rng)
         rgb = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
@@ -198,9 +192,5 @@ def test_face_images_are_made_only_while_someone_subscribes(monkeypatch) -> None
             executor.spin_once(timeout_sec=0.05)
         assert got and (got[0].width, got[0].height, got[0].encoding) == (64, 48, "bgr8")
         assert made["crop"] > 0 and made["align"] == 0
-    finally:
         executor.shutdown()
         viewer.destroy_node()
-        node.destroy_node()
-        rclpy.shutdown(context=context)
-        context.destroy()

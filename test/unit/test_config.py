@@ -36,6 +36,7 @@ def test_yaml_matches_dataclass_defaults() -> None:
         ("gaze_from", "nose", "allowed"),
         ("attention_forward", [0.0, 0.0, 0.0], "attention_forward"),
         ("attention_forward", [1.0, 0.0], "attention_forward"),
+        ("attention_frame", "/base_link", "no leading '/'"),
         ("perclos_window", 0.1, "outside"),
     ],
 )

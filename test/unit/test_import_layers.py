@@ -77,6 +77,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
             "trg_ros.tools.accuracy",
             "trg_ros.tools.fixture",
             "trg_ros.tools.bag",
+            "trg_ros.tools.tool_node",
             "trg_ros.tools.record",
             "trg_ros.tools.view",
         ),

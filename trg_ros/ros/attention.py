@@ -10,6 +10,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 FORWARD = np.array([1.0, 0.0, 0.0])  # REP-103: x forward
+UNKNOWN = np.full(3, np.nan)  # the core's "no trusted direction": attention holds its timers
 
 
 def tf2_available() -> bool:
@@ -29,27 +30,26 @@ class AttentionFrame:
         import tf2_ros
 
         self.frame = frame
-        self._errors = (
-            tf2_ros.LookupException,
-            tf2_ros.ConnectivityException,
-            tf2_ros.ExtrapolationException,
-            tf2_ros.InvalidArgumentException,
-        )
+        self._error = tf2_ros.TransformException
         self._buffer = tf2_ros.Buffer()
         self._listener = tf2_ros.TransformListener(self._buffer, node, spin_thread=False)
+        self._last: dict[str, np.ndarray] = {}  # per camera frame: the last direction known
 
-    def forward_in(self, camera_frame: str) -> tuple[np.ndarray | None, str]:
-        """(the direction as a unit vector in ``camera_frame``, "") or (None, why not)."""
+    def forward_in(self, camera_frame: str) -> tuple[np.ndarray, str]:
+        """(the direction as a unit vector in ``camera_frame``, "") from the latest transform;
+        when none is to be had, (the last one known, or ``UNKNOWN`` before the first; why)."""
         from rclpy.time import Time
 
         try:
             t = self._buffer.lookup_transform(camera_frame, self.frame, Time())
-        except self._errors as e:
-            return None, f"no transform from {self.frame} to {camera_frame} ({e})"
+        except self._error as e:
+            last = self._last.get(camera_frame)
+            kept = "its last known direction is kept" if last is not None else "not measured"
+            why = f"no transform from {self.frame} to {camera_frame} ({e}): attention {kept}"
+            return (UNKNOWN if last is None else last), why
         q = t.transform.rotation
         direction = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix() @ FORWARD
-        if not np.all(np.isfinite(direction)):
-            return None, f"the transform from {self.frame} to {camera_frame} is not finite"
+        self._last[camera_frame] = direction
         return direction, ""
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import rclpy
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from std_msgs.msg import Header
 
@@ -122,14 +122,19 @@ def main(argv: list[str] | None = None) -> int:
         rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid parameter {e}; not starting")
         rclpy.try_shutdown()
         return EXIT_BAD_PARAMETER
+    # The executor exists before the start-up line: a Ctrl-C right after that line must not
+    # land in the executor's constructor (a half-made executor raises again when collected).
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
     try:
         node.get_logger().info(
             f"joining {', '.join(f'/{ns}/{TRACKED}' for ns in node.namespaces)} on /{TRACKED}"
         )
-        rclpy.spin(node)
+        executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

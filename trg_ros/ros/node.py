@@ -21,7 +21,7 @@ from trg_ros.core.detect.blazeface import BlazeFace
 from trg_ros.core.errors import TRGError
 from trg_ros.core.pipeline import HeadPosePipeline
 from trg_ros.ros import intrinsics
-from trg_ros.ros.attention import AttentionFrame, tf2_available
+from trg_ros.ros.attention import UNKNOWN, AttentionFrame, tf2_available
 from trg_ros.ros.external import StampPairing, vision_msgs_available
 from trg_ros.ros.factory import build_pipeline, detector_config, pipeline_config
 from trg_ros.ros.inputs import FrameInputs, Received, Rejected, subscribe
@@ -39,7 +39,7 @@ from trg_ros.ros.status import Status, stage_times
 from trg_ros.ros.worker import WORKER_THREAD, FrameWorker
 
 LOG_EVERY = 5.0  # s between log lines for the same kind of dropped frame
-ATTENTION_FRAME = "attention_frame_missing"  # diagnostics: frames measured without it
+ATTENTION_FRAME = "attention_frame_missing"  # diagnostics: frames without its transform
 
 
 class HeadPoseNode(LifecycleNode):
@@ -70,6 +70,7 @@ class HeadPoseNode(LifecycleNode):
         self._last_logged: dict[str, float] = {}
         self._pairing: StampPairing | None = None
         self._attention: AttentionFrame | None = None
+        self._attention_unknowable = False  # attention_frame set, but no listener to be had
         self._outputs: Outputs | None = None
         self._model_name = "none"
         self._configure_error: str | None = None
@@ -277,29 +278,39 @@ class HeadPoseNode(LifecycleNode):
             self.get_logger().warning(text)
 
     def _follow_attention_frame(self, frame: str) -> AttentionFrame | None:
-        if not frame:
+        """The TF listener for ``attention_frame`` (only while signals run); where it cannot
+        be had, attention is not measured (NaN, its timers hold) and /diagnostics says why."""
+        self.status.clear_problem(ATTENTION_FRAME)
+        self._attention_unknowable = False
+        if not frame or self.pipeline is None or self.pipeline.signals is None:
             return None
+        why = None
         if not tf2_available():
-            why = (
-                f"attention_frame={frame} needs tf2_ros, which is not importable (e.g. apt "
-                "install ros-$ROS_DISTRO-tf2-ros): attention is measured from attention_forward"
-            )
-            self.status.warn(ATTENTION_FRAME, why)
-            self.get_logger().warning(why)
-            return None
-        return AttentionFrame(self, frame)
+            why = "tf2_ros is not importable (e.g. apt install ros-$ROS_DISTRO-tf2-ros)"
+        else:
+            try:
+                return AttentionFrame(self, frame)
+            except Exception as e:  # optional: the head pose and other signals go on
+                why = f"its TF listener could not start ({type(e).__name__}: {e})"
+        message = f"attention_frame={frame}: {why}; attention is not measured"
+        self._attention_unknowable = True
+        self.status.warn(ATTENTION_FRAME, message)
+        self.get_logger().warning(message)
+        return None
 
     def _attention_forward(self, camera_frame: str) -> np.ndarray | None:
-        """The attention_frame's direction in the image's frame, for this frame's signals;
-        None (the attention_forward vector) while its transform is not known, counted."""
+        """This frame's attentive direction from ``attention_frame`` (None: the configured
+        ``attention_forward``); a failed lookup is counted and logged now and then."""
+        if self._attention_unknowable:
+            self.status.count(ATTENTION_FRAME)
+            return UNKNOWN
         attention = self._attention
-        if attention is None or self.pipeline is None or self.pipeline.signals is None:
+        if attention is None:
             return None
         forward, why = attention.forward_in(camera_frame)
-        if forward is None:
-            message = f"{why}: attention is measured from attention_forward meanwhile"
-            self.status.warn(ATTENTION_FRAME, message)
-            self._warn_now_and_then(ATTENTION_FRAME, message)
+        if why:
+            self.status.warn(ATTENTION_FRAME, why)
+            self._warn_now_and_then(ATTENTION_FRAME, why)
         else:
             self.status.clear_problem(ATTENTION_FRAME)
         return forward

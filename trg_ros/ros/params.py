@@ -262,10 +262,12 @@ class NodeParams:
                 f"attention_forward={list(self.attention_forward)}: give a non-zero vector "
                 "x, y, z in the camera optical frame"
             )
-        if self.frame_id.startswith("/") or any(c.isspace() for c in self.frame_id):
-            raise ValueError(
-                f"frame_id={self.frame_id!r}: a tf2 frame id has no leading '/' and no spaces"
-            )
+        for name in ("frame_id", "attention_frame"):
+            frame = getattr(self, name)
+            if frame.startswith("/") or any(c.isspace() for c in frame):
+                raise ValueError(
+                    f"{name}={frame!r}: a tf2 frame id has no leading '/' and no spaces"
+                )
 
     @classmethod
     def field_docs(cls) -> dict[str, dict[str, Any]]:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
-import sys
 import threading
 import time
 from collections import Counter
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from trg_ros.tools.bag import BagWriter
+from trg_ros.tools.tool_node import ToolNode, warn_silent
 
 # (topic, type): what the node reads and writes, relative to the namespace; the image and
 # camera_info names can be remapped (``topics``).
@@ -34,7 +33,6 @@ OUTPUTS = (
 )
 DEPTH = 100  # a reliable subscription's history: the writer thread takes them at once
 JPEG_QUALITY = 90
-WARN_AFTER = 5.0  # s: a camera topic still without a publisher by then is likely misnamed
 
 
 def message_class(msgtype: str) -> Any:
@@ -182,46 +180,21 @@ def add_topic_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def warn_silent(what: str, topics: list[str]) -> None:
-    """Say which of the camera's topics nothing came on (a remap the command lacks)."""
-    print(
-        f"warning: {what} on {', '.join(topics)} after {WARN_AFTER:.0f} s: "
-        "check --namespace, --image and --camera-info",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
 def run(args: argparse.Namespace) -> int:
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
     writer = BagWriter(args.out)
-    rclpy.init(args=[])
-    node = rclpy.create_node("trg_recorder", namespace=args.namespace or "")
-    recorder = Recorder(node, writer, args.jpeg, args.image, args.camera_info)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    start = time.monotonic()
-    end = start + args.seconds if args.seconds > 0 else float("inf")
-    warned = False
+    tool = ToolNode("trg_recorder", args.namespace)
+    recorder = Recorder(tool.node, writer, args.jpeg, args.image, args.camera_info)
+
+    def late_check() -> None:
+        if missing := recorder.unpublished():
+            warn_silent("no publisher", missing)
+
     print(f"recording to {args.out} (Ctrl-C to stop)", flush=True)
     try:
-        while not stop.is_set() and time.monotonic() < end:
-            executor.spin_once(timeout_sec=0.1)
-            if not warned and time.monotonic() > start + WARN_AFTER:
-                warned = True
-                if missing := recorder.unpublished():
-                    warn_silent("no publisher", missing)
-    except KeyboardInterrupt:
-        pass
+        tool.spin(args.seconds, late_check)
     finally:
         recorder.close()
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+        tool.close()
         counts = writer.close()
     print(f"{sum(counts.values())} messages in {args.out}: " + summary(counts), flush=True)
     return 0

@@ -113,9 +113,7 @@ def difference(got: Outputs, want: list[Any]) -> float:
     return worst
 
 
-def onnx_runner(
-    network: Callable[[], TRGNet], key: RuntimeKey, cache: RuntimeCache
-) -> OnnxRunner:
+def onnx_runner(network: Callable[[], TRGNet], key: RuntimeKey, cache: RuntimeCache) -> OnnxRunner:
     """TRG in onnxruntime from the cached graph when it still gives the outputs recorded at
     its export, else exported now (into the cache when it can be written).
 

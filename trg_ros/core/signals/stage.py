@@ -212,7 +212,8 @@ class SignalStage:
     ) -> tuple[list[Head], dict[str, FaceSignals]]:
         """One frame: the heads (with FaceMesh points added) and the signals per face id.
         ``attention_forward`` (camera frame) replaces the configured direction for this frame:
-        the node's, when it follows a TF frame that may move."""
+        the node's, when it follows a TF frame that may move; NaNs: none is known, attention
+        is not measured (NaN) and its timers hold."""
         self.forget(lost)
         heads = self.add_landmarks(image_rgb, list(heads))
         measured = [h for h in heads if h.face_landmarks is not None]
@@ -266,7 +267,8 @@ class SignalStage:
         source, direction = "head", head_forward
         if c.gaze_from == "eyes" and gaze is not None:
             source, direction = "eyes", gaze[0]
-        attention = angle_deg(direction, attentive)
+        # a direction that cannot be had (the node's TF frame unknown): not measured
+        attention = angle_deg(direction, attentive) if np.isfinite(attentive).all() else math.nan
         valid_ears = [e.ear for e in eyes if e.valid]
         mar = measure_mouth(mesh, points, forward)
         track = self._tracks.get(head.id)
@@ -280,7 +282,7 @@ class SignalStage:
             stamp,
             float(np.mean(valid_ears)) if valid_ears else None,
             mar if math.isfinite(mar) else None,
-            attention,
+            attention if math.isfinite(attention) else None,
         )
         nan3 = np.full(3, np.nan)
         return FaceSignals(

@@ -9,7 +9,6 @@ pair and drops the rest.
 from __future__ import annotations
 
 import argparse
-import signal
 import threading
 import time
 from collections import OrderedDict
@@ -19,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from trg_ros.tools.annotate import rows_from
-from trg_ros.tools.record import WARN_AFTER, add_topic_options, warn_silent
+from trg_ros.tools.record import add_topic_options
+from trg_ros.tools.tool_node import ToolNode, warn_silent
 from trg_ros.tools.view.live import LiveView
 from trg_ros.tools.view.scene import Scene, ViewFrame
 
@@ -133,33 +133,20 @@ class TopicSource:
 
 
 def run(args: argparse.Namespace) -> int:
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
     scene = Scene(args.host, args.port, meshes_in(args.data_dir))
     view = LiveView(scene, args.max_rate)
-    rclpy.init(args=[])
-    node = rclpy.create_node("trg_view", namespace=args.namespace or "")
-    source = TopicSource(node, view, args.compressed, args.image, args.camera_info)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    tool = ToolNode("trg_view", args.namespace)
+    source = TopicSource(tool.node, view, args.compressed, args.image, args.camera_info)
+
+    def late_check() -> None:
+        if not source.pairs:
+            warn_silent("no heads answer with its image and camera_info", source.topics)
+
     where = url(scene, args.host)
-    print(f"view of {node.get_namespace()} at {where} (Ctrl-C to stop)", flush=True)
-    warn_at = time.monotonic() + WARN_AFTER
+    print(f"view of {tool.node.get_namespace()} at {where} (Ctrl-C to stop)", flush=True)
     try:
-        while not stop.is_set():
-            executor.spin_once(timeout_sec=0.1)
-            if warn_at and time.monotonic() > warn_at:
-                warn_at = 0.0
-                if not source.pairs:
-                    warn_silent("no heads answer with its image and camera_info", source.topics)
-    except KeyboardInterrupt:
-        pass
+        tool.spin(late_check=late_check)
     finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+        tool.close()
         view.close()
     return 0
