@@ -67,9 +67,8 @@ class EyeMeasure:
 
 def aspect_ratio(points: np.ndarray, eye: tuple[int, ...]) -> float:
     """EAR: (|p2 - p6| + |p3 - p5|) / (2 |p1 - p4|) over (N, 2 or 3) points."""
-    p = np.asarray(points, dtype=np.float64)[list(eye)]
-    width = np.linalg.norm(p[0] - p[3])
-    return float((np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])) / (2 * width))
+    p = np.asarray(points, dtype=np.float64)[list(eye)].tolist()  # math.dist: per-frame cost
+    return (math.dist(p[1], p[5]) + math.dist(p[2], p[4])) / (2 * math.dist(p[0], p[3]))
 
 
 def mouth_aspect_ratio(points: np.ndarray) -> float:
@@ -84,8 +83,8 @@ def facing_deg(points: np.ndarray, forward: np.ndarray) -> float:
     """Angle (deg) between the direction out of the face and the direction from the centroid
     of ``points`` (camera frame, m) to the camera."""
     centroid = points.mean(0)
-    to_camera = -centroid / np.linalg.norm(centroid)
-    return math.degrees(math.acos(float(np.clip(forward @ to_camera, -1.0, 1.0))))
+    cos = -float(forward @ centroid) / math.hypot(*centroid)
+    return math.degrees(math.acos(min(1.0, max(-1.0, cos))))
 
 
 def measure_mouth(mesh: np.ndarray, face_landmarks: np.ndarray, forward: np.ndarray) -> float:
@@ -108,8 +107,10 @@ def measure_mouth(mesh: np.ndarray, face_landmarks: np.ndarray, forward: np.ndar
 def _ray(camera: CameraModel, uv: np.ndarray) -> np.ndarray:
     """Unit ray of the camera optical frame through raw image pixel ``uv``."""
     ideal = camera.undistort_pixels(np.asarray(uv, np.float64)[None])[0]
-    d = np.linalg.solve(camera.k, np.array([ideal[0], ideal[1], 1.0]))
-    return d / np.linalg.norm(d)
+    k = camera.k
+    y = (ideal[1] - k[1, 2]) / k[1, 1]
+    d = np.array([(ideal[0] - k[0, 2] - k[0, 1] * y) / k[0, 0], y, 1.0])  # K^-1 (u, v, 1)
+    return d / math.hypot(*d)
 
 
 def sphere_hit(ray: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray | None:
@@ -142,7 +143,7 @@ def measure_eye(
     centroid = lids.mean(0)
     facing = facing_deg(lids, forward)
     px = face_landmarks[:, :2]
-    width_px = float(np.linalg.norm(px[eye[0]] - px[eye[3]]))
+    width_px = math.dist(px[eye[0]], px[eye[3]])
     if facing > MAX_EYE_VIEW_DEG or width_px < MIN_EYE_WIDTH_PX:
         return EyeMeasure(False, math.nan, False, nan3, nan3)
     ear = aspect_ratio(mesh, eye)
@@ -160,7 +161,7 @@ def measure_eye(
     if hit is None:
         return EyeMeasure(True, ear, False, nan3, centre)
     gaze = hit - centre
-    return EyeMeasure(True, ear, True, gaze / np.linalg.norm(gaze), centre)
+    return EyeMeasure(True, ear, True, gaze / math.hypot(*gaze), centre)
 
 
 def combined_gaze(eyes: list[EyeMeasure]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -175,7 +176,7 @@ def combined_gaze(eyes: list[EyeMeasure]) -> tuple[np.ndarray, np.ndarray] | Non
 
 def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     """Angle between two directions, degrees."""
-    c = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    c = float(a @ b) / (math.hypot(*a) * math.hypot(*b))
     return math.degrees(math.acos(min(1.0, max(-1.0, c))))
 
 

@@ -32,6 +32,7 @@ The rules (README "Driver-monitoring signals"):
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from dataclasses import dataclass
 
@@ -119,7 +120,8 @@ class TrackSignals:
     def __init__(self, perclos_window: float, attention_threshold_deg: float) -> None:
         self.perclos_window = perclos_window
         self.attention_threshold_deg = attention_threshold_deg
-        self._ears: deque[tuple[float, float]] = deque()
+        self._ear_stamps: deque[float] = deque()  # the baseline window, stamps and EARs apart
+        self._ears: deque[float] = deque()  # so the percentile reads them without a copy loop
         self._perclos: deque[tuple[float, float, bool]] = deque()
         self._covered = self._closed = 0.0  # running sums over _perclos
         self._previous: float | None = None
@@ -140,9 +142,15 @@ class TrackSignals:
 
     def open_ear(self) -> float:
         """This person's open-eye EAR (the module docstring's rule)."""
-        if len(self._ears) < MIN_BASELINE_FRAMES:
+        n = len(self._ears)
+        if n < MIN_BASELINE_FRAMES:
             return DEFAULT_OPEN_EAR
-        return float(np.percentile([e for _, e in self._ears], 90))
+        # numpy's default (linear) 90th percentile, by partition: a frame's cost matters
+        rank = 0.9 * (n - 1)
+        below = int(rank)
+        above = min(below + 1, n - 1)
+        part = np.partition(np.fromiter(self._ears, np.float64, n), (below, above))
+        return float(part[below] + (rank - below) * (part[above] - part[below]))
 
     def update(
         self, stamp: float, ear: float | None, mar: float | None, angle_deg: float | None
@@ -155,12 +163,14 @@ class TrackSignals:
         self._previous = stamp
         if interval > 0:
             self._intervals.append(interval)
-        max_gap = max(MAX_GAP, GAP_FRAMES * float(np.median(self._intervals or [0.0])))
+        max_gap = max(MAX_GAP, GAP_FRAMES * statistics.median(self._intervals or [0.0]))
         dt = min(interval, max_gap)
         closure = math.nan
         if ear is not None:
-            self._ears.append((stamp, ear))
-            while self._ears[0][0] < stamp - BASELINE_WINDOW:
+            self._ear_stamps.append(stamp)
+            self._ears.append(ear)
+            while self._ear_stamps[0] < stamp - BASELINE_WINDOW:
+                self._ear_stamps.popleft()
                 self._ears.popleft()
             self._open_ear = self.open_ear()
             span = max(self._open_ear - SHUT_EAR, 1e-6)
