@@ -340,7 +340,7 @@ def test_lifecycle_transitions_stick(graph: Graph) -> None:
     fresh = [a / b for a in depths[2 * FX] for b in depths[FX]]
     stale = [a / b for a in depths[FX] for b in depths[FX]]
     low, high = 0.8 * min(fresh), 1.2 * max(fresh)  # orders beyond DROP_PATTERNS
-    assert max(stale) < low, f"stale {max(stale):.3f} vs fresh {min(fresh):.3f}: cannot tell"
+    assert 1.2 * max(stale) < low, f"stale {max(stale):.3f}, fresh {min(fresh):.3f}: too close"
     got = z_after / z_before
     assert low < got < high, f"z ratio {got:.3f}, the core's {min(fresh):.3f}-{max(fresh):.3f}"
 

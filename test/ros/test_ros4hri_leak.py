@@ -173,24 +173,26 @@ def test_face_images_are_made_only_while_someone_subscribes(monkeypatch) -> None
         viewer = rclpy.create_node("viewer", context=node.context)
         executor = SingleThreadedExecutor(context=node.context)
         executor.add_node(viewer)
-        rng = np.random.default_rng(1)
-        face = head("x", rng)
-        rgb = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+        try:
+            rng = np.random.default_rng(1)
+            face = head("x", rng)
+            rgb = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
 
-        def frame() -> None:
-            header = Header(stamp=node.get_clock().now().to_msg(), frame_id="cam")
-            faces.publish(header, [face], [], rgb, (64, 48))
+            def frame() -> None:
+                header = Header(stamp=node.get_clock().now().to_msg(), frame_id="cam")
+                faces.publish(header, [face], [], rgb, (64, 48))
 
-        for _ in range(20):
-            frame()
-        assert made == {"crop": 0, "align": 0}
-        got: list[Image] = []
-        viewer.create_subscription(Image, "/humans/faces/x/cropped", got.append, 10)
-        end = time.monotonic() + 15
-        while not got and time.monotonic() < end:
-            frame()
-            executor.spin_once(timeout_sec=0.05)
-        assert got and (got[0].width, got[0].height, got[0].encoding) == (64, 48, "bgr8")
-        assert made["crop"] > 0 and made["align"] == 0
-        executor.shutdown()
-        viewer.destroy_node()
+            for _ in range(20):
+                frame()
+            assert made == {"crop": 0, "align": 0}
+            got: list[Image] = []
+            viewer.create_subscription(Image, "/humans/faces/x/cropped", got.append, 10)
+            end = time.monotonic() + 15
+            while not got and time.monotonic() < end:
+                frame()
+                executor.spin_once(timeout_sec=0.05)
+            assert got and (got[0].width, got[0].height, got[0].encoding) == (64, 48, "bgr8")
+            assert made["crop"] > 0 and made["align"] == 0
+        finally:
+            executor.shutdown()
+            viewer.destroy_node()

@@ -4,6 +4,8 @@ point would put them. The ray from the eyes along the measured gaze must pass th
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -164,3 +166,16 @@ def test_an_iris_off_the_eyeball_gives_that_eye_no_gaze(canonical_face: Canonica
             for s in ("right", "left")]  # fmt: skip
     assert eyes[0].valid and not eyes[0].gaze_valid and np.isnan(eyes[0].gaze).all()
     assert eyes[1].gaze_valid
+
+
+def test_degenerate_geometry_gives_nan_never_an_error_or_a_turn() -> None:
+    """Coinciding eye corners, a zero or NaN direction: no value (NaN), not an exception that
+    would drop the frame, and never 180 deg, which would read as looking away."""
+    from trg_ros.core.signals.geometry import RIGHT_EYE, angle_deg, aspect_ratio, facing_deg
+
+    assert math.isnan(aspect_ratio(np.zeros((478, 3)), RIGHT_EYE))
+    forward = np.array([0.0, 0.0, -1.0])
+    assert math.isnan(angle_deg(np.zeros(3), forward))
+    assert math.isnan(angle_deg(np.full(3, np.nan), forward))
+    assert math.isnan(facing_deg(np.zeros((6, 3)), forward))
+    assert angle_deg(forward, -forward) == pytest.approx(180.0)

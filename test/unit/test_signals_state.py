@@ -149,3 +149,14 @@ def test_an_untrusted_mouth_holds_the_yawn_timer() -> None:
     out = run([OPEN] * len(mars), mars=mars)
     assert out[12].yawn_duration == pytest.approx(0.7)  # held, not ended
     assert out[-1].yawn_count == 1 and out[-1].last_yawn_duration == pytest.approx(1.4)
+
+
+def test_non_finite_values_count_as_untrusted() -> None:
+    """A NaN EAR, MAR or angle is a frame without that signal (timers hold), never a value
+    that moves the open-eye baseline or the away timer."""
+    track = TrackSignals(60.0, 30.0)
+    for i in range(10):
+        track.update(i / 10, 0.3, 0.2, 5.0)
+    baseline = track.open_ear()
+    out = track.update(1.0, math.nan, math.nan, math.nan)
+    assert track.open_ear() == baseline and not out.away and not out.eyes_closed

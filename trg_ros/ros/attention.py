@@ -11,6 +11,7 @@ from scipy.spatial.transform import Rotation
 
 FORWARD = np.array([1.0, 0.0, 0.0])  # REP-103: x forward
 UNKNOWN = np.full(3, np.nan)  # the core's "no trusted direction": attention holds its timers
+UNKNOWN.setflags(write=False)
 
 
 def tf2_available() -> bool:
@@ -49,6 +50,8 @@ class AttentionFrame:
             return (UNKNOWN if last is None else last), why
         q = t.transform.rotation
         direction = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix() @ FORWARD
+        if not np.isfinite(direction).all():  # tf2 refuses these; never keep one as "last"
+            return self._last.get(camera_frame, UNKNOWN), f"{self.frame}: a non-finite rotation"
         self._last[camera_frame] = direction
         return direction, ""
 

@@ -292,6 +292,7 @@ class HeadPoseNode(LifecycleNode):
                 return AttentionFrame(self, frame)
             except Exception as e:  # optional: the head pose and other signals go on
                 why = f"its TF listener could not start ({type(e).__name__}: {e})"
+                self.get_logger().error("".join(traceback.format_exception(e)))
         message = f"attention_frame={frame}: {why}; attention is not measured"
         self._attention_unknowable = True
         self.status.warn(ATTENTION_FRAME, message)

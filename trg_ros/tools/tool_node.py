@@ -35,11 +35,13 @@ class ToolNode:
         self._executor = SingleThreadedExecutor()
         self._executor.add_node(self.node)
         self._stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        self._sigterm = signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
 
     def spin(self, seconds: float = 0.0, late_check: Callable[[], None] | None = None) -> None:
         """Serve the node's callbacks until Ctrl-C, SIGTERM or ``seconds`` (0: no end);
         ``late_check`` runs once, ``WARN_AFTER`` s in."""
+        from rclpy.executors import ExternalShutdownException
+
         start = time.monotonic()
         end = start + seconds if seconds > 0 else float("inf")
         try:
@@ -48,7 +50,7 @@ class ToolNode:
                 if late_check is not None and time.monotonic() > start + WARN_AFTER:
                     late_check()
                     late_check = None
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, ExternalShutdownException):  # Ctrl-C, in either order
             pass
 
     def close(self) -> None:
@@ -57,3 +59,4 @@ class ToolNode:
         self._executor.shutdown()
         self.node.destroy_node()
         rclpy.try_shutdown()
+        signal.signal(signal.SIGTERM, self._sigterm)

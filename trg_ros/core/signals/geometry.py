@@ -68,7 +68,8 @@ class EyeMeasure:
 def aspect_ratio(points: np.ndarray, eye: tuple[int, ...]) -> float:
     """EAR: (|p2 - p6| + |p3 - p5|) / (2 |p1 - p4|) over (N, 2 or 3) points."""
     p = np.asarray(points, dtype=np.float64)[list(eye)].tolist()  # math.dist: per-frame cost
-    return (math.dist(p[1], p[5]) + math.dist(p[2], p[4])) / (2 * math.dist(p[0], p[3]))
+    width = math.dist(p[0], p[3])
+    return (math.dist(p[1], p[5]) + math.dist(p[2], p[4])) / (2 * width) if width else math.nan
 
 
 def mouth_aspect_ratio(points: np.ndarray) -> float:
@@ -82,9 +83,7 @@ def mouth_aspect_ratio(points: np.ndarray) -> float:
 def facing_deg(points: np.ndarray, forward: np.ndarray) -> float:
     """Angle (deg) between the direction out of the face and the direction from the centroid
     of ``points`` (camera frame, m) to the camera."""
-    centroid = points.mean(0)
-    cos = -float(forward @ centroid) / math.hypot(*centroid)
-    return math.degrees(math.acos(min(1.0, max(-1.0, cos))))
+    return angle_deg(forward, -points.mean(0))
 
 
 def measure_mouth(mesh: np.ndarray, face_landmarks: np.ndarray, forward: np.ndarray) -> float:
@@ -176,7 +175,10 @@ def combined_gaze(eyes: list[EyeMeasure]) -> tuple[np.ndarray, np.ndarray] | Non
 
 def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     """Angle between two directions, degrees."""
-    c = float(a @ b) / (math.hypot(*a) * math.hypot(*b))
+    norms = math.hypot(*a) * math.hypot(*b)
+    c = float(a @ b) / norms if norms else math.nan
+    if not math.isfinite(c):  # a zero or NaN direction: no angle (never 180 deg, "away")
+        return math.nan
     return math.degrees(math.acos(min(1.0, max(-1.0, c))))
 
 

@@ -157,6 +157,9 @@ class TrackSignals:
     ) -> Summary:
         """One frame: the trusted eyes' mean EAR, the mouth aspect ratio, the attention
         angle (each None when it cannot be trusted)."""
+        ear, mar, angle_deg = (
+            v if v is not None and math.isfinite(v) else None for v in (ear, mar, angle_deg)
+        )
         if self._previous is not None and stamp <= self._previous and self._summary is not None:
             return self._summary  # time did not move forward: nothing to add
         interval = 0.0 if self._previous is None else stamp - self._previous
