@@ -179,3 +179,18 @@ def test_degenerate_geometry_gives_nan_never_an_error_or_a_turn() -> None:
     assert math.isnan(angle_deg(np.full(3, np.nan), forward))
     assert math.isnan(facing_deg(np.zeros((6, 3)), forward))
     assert angle_deg(forward, -forward) == pytest.approx(180.0)
+
+
+def test_a_nan_direction_makes_eyes_and_mouth_untrusted(canonical_face: CanonicalFace) -> None:
+    """A NaN direction out of the face gives no facing angle: the eye and the mouth are then
+    not trusted (a NaN compared with the limit must not pass as facing the camera)."""
+    from trg_ros.core.signals.geometry import measure_eye
+
+    landmarks, _ = posed_face(canonical_face, 0.0, 0.0, np.zeros(3))
+    pose = metric_pose(landmarks, CAMERA, canonical_face)
+    facing = pose.rotation[:, 2]
+    assert measure_eye("right", pose.mesh, landmarks, facing, CAMERA).valid  # as a control
+    assert np.isfinite(measure_mouth(pose.mesh, landmarks, facing))
+    nan3 = np.full(3, np.nan)
+    assert not measure_eye("right", pose.mesh, landmarks, nan3, CAMERA).valid
+    assert math.isnan(measure_mouth(pose.mesh, landmarks, nan3))

@@ -152,11 +152,15 @@ def test_an_untrusted_mouth_holds_the_yawn_timer() -> None:
 
 
 def test_non_finite_values_count_as_untrusted() -> None:
-    """A NaN EAR, MAR or angle is a frame without that signal (timers hold), never a value
-    that moves the open-eye baseline or the away timer."""
+    """A NaN EAR, MAR or angle is a frame without that signal: the open-eye baseline does not
+    move, and a glance away under way is not ended by it (it goes on, as over any short
+    untrusted gap)."""
     track = TrackSignals(60.0, 30.0)
     for i in range(10):
-        track.update(i / 10, 0.3, 0.2, 5.0)
+        track.update(i / 10, 0.3, 0.2, 90.0)
     baseline = track.open_ear()
-    out = track.update(1.0, math.nan, math.nan, math.nan)
-    assert track.open_ear() == baseline and not out.away and not out.eyes_closed
+    before = track.update(1.0, 0.3, 0.2, 90.0)
+    assert before.away
+    out = track.update(1.1, math.nan, math.nan, math.nan)
+    assert track.open_ear() == baseline and not out.eyes_closed
+    assert out.away and out.away_duration == pytest.approx(before.away_duration + 0.1)

@@ -194,8 +194,8 @@ def run(args: argparse.Namespace) -> int:
         tool.spin(args.seconds, late_check)
     finally:
         recorder.close()
+        counts = writer.close()  # before the SIGTERM handler goes: the bag is finished first
         tool.close()
-        counts = writer.close()
     print(f"{sum(counts.values())} messages in {args.out}: " + summary(counts), flush=True)
     return 0
 

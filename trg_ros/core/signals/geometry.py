@@ -75,9 +75,9 @@ def aspect_ratio(points: np.ndarray, eye: tuple[int, ...]) -> float:
 def mouth_aspect_ratio(points: np.ndarray) -> float:
     """MAR: mean inner-lip opening of three pairs over the inner-corner distance."""
     p = np.asarray(points, dtype=np.float64)
-    width = np.linalg.norm(p[MOUTH_CORNERS[0]] - p[MOUTH_CORNERS[1]])
+    width = float(np.linalg.norm(p[MOUTH_CORNERS[0]] - p[MOUTH_CORNERS[1]]))
     gaps = [np.linalg.norm(p[a] - p[b]) for a, b in MOUTH_PAIRS]
-    return float(np.mean(gaps) / width)
+    return float(np.mean(gaps)) / width if width else math.nan
 
 
 def facing_deg(points: np.ndarray, forward: np.ndarray) -> float:
@@ -98,7 +98,8 @@ def measure_mouth(mesh: np.ndarray, face_landmarks: np.ndarray, forward: np.ndar
     corners = list(MOUTH_CORNERS)
     width_px = float(np.linalg.norm(np.subtract(*face_landmarks[corners, :2])))
     mouth = mesh[corners + [i for pair in MOUTH_PAIRS for i in pair]]
-    if facing_deg(mouth, forward) > MAX_MOUTH_VIEW_DEG or width_px < MIN_MOUTH_WIDTH_PX:
+    # `not <=`: a NaN angle (no direction to judge by) is not facing the camera
+    if not facing_deg(mouth, forward) <= MAX_MOUTH_VIEW_DEG or width_px < MIN_MOUTH_WIDTH_PX:
         return math.nan
     return mouth_aspect_ratio(mesh)
 
@@ -143,7 +144,7 @@ def measure_eye(
     facing = facing_deg(lids, forward)
     px = face_landmarks[:, :2]
     width_px = math.dist(px[eye[0]], px[eye[3]])
-    if facing > MAX_EYE_VIEW_DEG or width_px < MIN_EYE_WIDTH_PX:
+    if not facing <= MAX_EYE_VIEW_DEG or width_px < MIN_EYE_WIDTH_PX:  # NaN: not facing
         return EyeMeasure(False, math.nan, False, nan3, nan3)
     ear = aspect_ratio(mesh, eye)
     centre = centroid - EYEBALL_RADIUS * forward
