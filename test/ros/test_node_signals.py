@@ -25,6 +25,7 @@ from trg_ros.core.camera import CameraModel  # noqa: E402
 from trg_ros.core.detect.blazeface import BlazeFace  # noqa: E402
 from trg_ros.core.facemesh.estimator import FaceMeshEstimator  # noqa: E402
 from trg_ros.core.pipeline import HeadPosePipeline  # noqa: E402
+from trg_ros.core.signals.geometry import angle_deg  # noqa: E402
 
 RATE = 5.0  # Hz: a closure of 3 frames lasts 0.6 s
 
@@ -121,11 +122,6 @@ def test_signals_that_cannot_run_warn_on_the_diagnostics(
     ]  # fmt: skip
     assert col.wait_for(lambda: bool(warned()), timeout=60), "no signals warning on /diagnostics"
     assert warned()[-1].level == DiagnosticStatus.WARN
-
-
-def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
-    cos = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
 def attention_warnings(col) -> list[DiagnosticStatus]:

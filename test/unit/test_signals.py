@@ -30,6 +30,7 @@ from trg_ros.core.signals.blendshapes import (
     BlendshapeNet,
     network_input,
 )
+from trg_ros.core.signals.geometry import angle_deg
 from trg_ros.core.signals.stage import FaceSignals, SignalConfig, SignalStage
 from trg_ros.core.types import Head
 
@@ -338,12 +339,8 @@ def test_a_per_frame_attention_direction_replaces_the_configured_one(
     road = np.array([0.8, 0.0, -0.6])
     _, turned = stage.process(rgb, heads, camera, 0.0, attention_forward=road)
     _, plain = stage.process(rgb, heads, camera, 0.1)
-
-    def angle(a: np.ndarray, b: np.ndarray) -> float:
-        return float(np.degrees(np.arccos(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b))))
-
     a, b = turned["y1"], plain["y1"]
-    assert a.attention_deg == pytest.approx(angle(a.attention_direction, road), abs=1e-4)
+    assert a.attention_deg == pytest.approx(angle_deg(a.attention_direction, road), abs=1e-4)
     configured = np.asarray(stage.config.attention_forward)
-    assert b.attention_deg == pytest.approx(angle(b.attention_direction, configured), abs=1e-4)
+    assert b.attention_deg == pytest.approx(angle_deg(b.attention_direction, configured), abs=1e-4)
     assert abs(a.attention_deg - b.attention_deg) > 10

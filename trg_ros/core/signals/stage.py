@@ -267,8 +267,7 @@ class SignalStage:
         source, direction = "head", head_forward
         if c.gaze_from == "eyes" and gaze is not None:
             source, direction = "eyes", gaze[0]
-        # a direction that cannot be had (the node's TF frame unknown): not measured
-        attention = angle_deg(direction, attentive) if np.isfinite(attentive).all() else math.nan
+        attention = angle_deg(direction, attentive)  # NaN where attentive is unknown (NaNs)
         valid_ears = [e.ear for e in eyes if e.valid]
         mar = measure_mouth(mesh, points, forward)
         track = self._tracks.get(head.id)
@@ -281,8 +280,8 @@ class SignalStage:
         summary = track.update(
             stamp,
             float(np.mean(valid_ears)) if valid_ears else None,
-            mar if math.isfinite(mar) else None,
-            attention if math.isfinite(attention) else None,
+            mar,  # NaN ones count as untrusted there
+            attention,
         )
         nan3 = np.full(3, np.nan)
         return FaceSignals(

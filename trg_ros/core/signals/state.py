@@ -156,7 +156,7 @@ class TrackSignals:
         self, stamp: float, ear: float | None, mar: float | None, angle_deg: float | None
     ) -> Summary:
         """One frame: the trusted eyes' mean EAR, the mouth aspect ratio, the attention
-        angle (each None when it cannot be trusted)."""
+        angle (each None or NaN when it cannot be trusted)."""
         ear, mar, angle_deg = (
             v if v is not None and math.isfinite(v) else None for v in (ear, mar, angle_deg)
         )
