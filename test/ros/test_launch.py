@@ -301,6 +301,9 @@ def test_lifecycle_transitions_stick(graph: Graph) -> None:
     col, env = graph.col, graph.env
     assert flowing(graph)
 
+    # the previous test ends with max_faces back at 8: wait for frames with both faces again
+    both = lambda: sum(len(m.heads) == 2 for m in col.get("heads")[-12:])  # noqa: E731
+    assert col.wait_for(lambda: both() >= 8, 60), f"{both()} of 12 frames with both faces"
     z_before = left_face_depth(col.get("heads")[-12:])
 
     def lifecycle(transition: str, state: str) -> None:
