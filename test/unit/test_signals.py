@@ -38,10 +38,16 @@ EYES_FACES = ("astronaut", "biden.jpg", "obama.jpg")
 REPO = Path(__file__).resolve().parents[2]
 ORACLE_PYTHON = Path(os.environ.get("TRG_ORACLE_PYTHON", REPO / ".venv-oracle" / "bin" / "python"))
 # The blendshapes that must agree with MediaPipe's where both pipelines' landmarks agree, and
-# how closely: the network amplifies the two pipelines' landmark differences (NME 0.7-0.9 %
-# here) to up to 0.06 in eyeBlink (measured: 0.015-0.059), over the 0.05 first hoped for.
+# how closely. On a stream (both pipelines follow the face from their own landmarks, as on a
+# camera; TRACKED_FRAMES of the same image) within 0.05 (measured: 0.003-0.029, NME 0.3-0.6 %).
+# On the first frame each starts from its own detector's box (ours full-range, MediaPipe's
+# short-range): the network amplifies that landmark difference (NME 0.5-1 %) to up to 0.06 in
+# eyeBlink (measured: 0.015-0.059), so the first frame is held to 0.08.
 CHECKED = [EYE_BLINK_LEFT, EYE_BLINK_RIGHT, JAW_OPEN]
-END_TO_END_ATOL = 0.08
+TRACKED_FRAMES = 6
+TRACKED_ATOL = 0.05
+FIRST_FRAME_ATOL = 0.08
+BLENDSHAPE_FACES = (*EYES_FACES, "obama3.jpg")  # obama2: too small for the warp to shut
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +74,15 @@ class Measure:
     def __init__(self, estimator: FaceMeshEstimator, detector: BlazeFace, stage: SignalStage):
         self.estimator, self.detector, self.stage = estimator, detector, stage
 
-    def __call__(self, rgb: np.ndarray, stamp: float = 0.0) -> tuple[Head, FaceSignals]:
+    def __call__(
+        self, rgb: np.ndarray, stamp: float = 0.0, frames: int = 1
+    ) -> tuple[Head, FaceSignals]:
+        """``frames`` > 1: a stream of the same image, the last frame's face (its ROI followed
+        from the previous frame's landmarks)."""
         camera = CameraModel.from_fov(rgb.shape[1], rgb.shape[0], 60.0)
-        result = HeadPosePipeline(self.estimator, self.detector).process(rgb, camera, stamp)
+        pipeline = HeadPosePipeline(self.estimator, self.detector)
+        for k in range(frames):
+            result = pipeline.process(rgb, camera, stamp + k / 30)
         assert len(result.heads) == 1
         heads, signals = self.stage.process(rgb, result.heads, camera, stamp)
         return heads[0], signals[heads[0].id]
@@ -211,8 +223,11 @@ def test_heads_without_facemesh_points_get_them_from_the_landmarker(
     assert eyes == pytest.approx([e.ear for e in with_points.eyes], abs=0.03)
 
 
-def mediapipe(images: list[np.ndarray], task: Path, tmp: Path) -> list[dict | None]:
-    """MediaPipe's landmarks and blendshapes of the first face in each image."""
+def mediapipe(
+    images: list[np.ndarray], task: Path, tmp: Path, frames: int = 1
+) -> list[dict | None]:
+    """MediaPipe's landmarks and blendshapes of the first face in each image (``frames`` > 1:
+    each image as a stream of its own, the last frame's; VIDEO mode)."""
     if not ORACLE_PYTHON.is_file():
         pytest.fail(
             f"no MediaPipe reference venv at {ORACLE_PYTHON}: scripts/dev test creates it "
@@ -221,7 +236,7 @@ def mediapipe(images: list[np.ndarray], task: Path, tmp: Path) -> list[dict | No
     np.savez(tmp / "oracle.npz", *images)
     done = subprocess.run(
         [str(ORACLE_PYTHON), str(REPO / "test/oracle/mediapipe_blendshapes.py"),
-         str(tmp / "oracle.npz"), str(task)],
+         str(tmp / "oracle.npz"), str(task), str(frames)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -229,42 +244,52 @@ def mediapipe(images: list[np.ndarray], task: Path, tmp: Path) -> list[dict | No
 
 
 def test_blendshapes_agree_with_mediapipe(
-    faces, measure: Measure, facemesh_dir: Path, tmp_path: Path
+    faces, portraits, measure: Measure, facemesh_dir: Path, tmp_path: Path
 ) -> None:
-    """MediaPipe's Face Landmarker on the same open and shut-eyed faces. Our blendshape stage
-    fed MediaPipe's own landmarks gives MediaPipe's 52 scores (the landmark subset, its order
-    and the pixel convention are right); end to end, where the two pipelines' landmarks agree
-    (NME <= 1 % of the inter-ocular distance), eyeBlink* and jawOpen are within
-    ``END_TO_END_ATOL`` of MediaPipe's (the other scores are reported); MediaPipe sees the
-    shut eyes shut and the open ones open."""
+    """MediaPipe's Face Landmarker on the same open and shut-eyed faces, on a single frame and
+    on a stream of it. Our blendshape stage fed MediaPipe's own landmarks gives MediaPipe's 52
+    scores (the landmark subset, its order and the pixel convention are right); end to end,
+    where the two pipelines' landmarks agree (NME <= 1 % of the inter-ocular distance),
+    eyeBlink* and jawOpen are within ``TRACKED_ATOL`` of MediaPipe's on the stream and
+    ``FIRST_FRAME_ATOL`` on the first frame (the other scores are reported); on the first
+    frame MediaPipe sees the shut eyes shut and the open ones open."""
     net = BlendshapeNet.from_dir(facemesh_dir)
-    images, ours = [], []
-    for rgb in faces.values():
-        head, opened = measure(rgb)
-        shut = close_eyes(rgb, head.face_landmarks + 0.5)
-        images += [rgb, shut]
-        ours += [(head, opened, False), (*measure(shut), True)]
-    theirs = mediapipe(images, facemesh_dir / "face_landmarker.task", tmp_path)
-    assert all(ref is not None for ref in theirs), "MediaPipe found no face"
-    names = list(theirs[0]["blendshapes"])
-    assert tuple(names) == BLENDSHAPE_NAMES
-    compared, report = 0, []
-    for (head, signals, shut), ref in zip(ours, theirs, strict=True):
-        want = np.array([ref["blendshapes"][n] for n in names])
-        blink = want[[EYE_BLINK_RIGHT, EYE_BLINK_LEFT]].mean()
-        assert (blink >= 0.5) == shut, f"MediaPipe's eyeBlink {blink:.2f} (shut: {shut})"
-        points = np.array(ref["points"])
-        mp_points = np.column_stack([points, np.zeros(len(points))])
-        np.testing.assert_allclose(net.scores([mp_points])[0], want, atol=2e-3)
-        iod = np.linalg.norm(points[33] - points[263])
-        nme = np.linalg.norm(head.face_landmarks[:, :2] - points, axis=1).mean() / iod
-        diff = np.abs(signals.blendshapes - want)
-        report.append(f"NME {nme:.4f}: checked {diff[CHECKED].max():.3f}, others {diff.max():.3f}")
-        if nme <= 0.01:
-            compared += 1
-            assert diff[CHECKED].max() <= END_TO_END_ATOL, report[-1]
+    images, shut_flags = [], []
+    for name in BLENDSHAPE_FACES:
+        rgb = faces.get(name, portraits.get(name))
+        head, _ = measure(rgb)
+        images += [rgb, close_eyes(rgb, head.face_landmarks + 0.5)]
+        shut_flags += [False, True]
+    task = facemesh_dir / "face_landmarker.task"
+    report, compared = [], 0
+    for frames, atol in ((1, FIRST_FRAME_ATOL), (TRACKED_FRAMES, TRACKED_ATOL)):
+        theirs = mediapipe(images, task, tmp_path, frames)
+        assert all(ref is not None for ref in theirs), "MediaPipe found no face"
+        names = list(theirs[0]["blendshapes"])
+        assert tuple(names) == BLENDSHAPE_NAMES
+        for rgb, shut, ref in zip(images, shut_flags, theirs, strict=True):
+            head, signals = measure(rgb, frames=frames)
+            want = np.array([ref["blendshapes"][n] for n in names])
+            blink = want[[EYE_BLINK_RIGHT, EYE_BLINK_LEFT]].mean()
+            # the warp is made on the first frame's landmarks: MediaPipe reads it as made
+            # there (on the stream obama.jpg's shut eyes read 0.49)
+            if frames == 1:
+                assert (blink >= 0.5) == shut, f"MediaPipe's eyeBlink {blink:.2f} ({shut=})"
+            points = np.array(ref["points"])
+            mp_points = np.column_stack([points, np.zeros(len(points))])
+            np.testing.assert_allclose(net.scores([mp_points])[0], want, atol=2e-3)
+            iod = np.linalg.norm(points[33] - points[263])
+            nme = np.linalg.norm(head.face_landmarks[:, :2] - points, axis=1).mean() / iod
+            diff = np.abs(signals.blendshapes - want)
+            report.append(
+                f"{frames} frame(s), NME {nme:.4f}: checked {diff[CHECKED].max():.3f}, "
+                f"others {diff.max():.3f}"
+            )
+            if nme <= 0.01:
+                compared += frames > 1
+                assert diff[CHECKED].max() <= atol, report[-1]
     print("\n".join(report))
-    assert compared >= len(ours) // 2, report
+    assert compared == len(images), report  # on the stream every pair of landmarks agrees
 
 
 def test_mediapipe_names_a_single_shut_eye_as_the_stage_does(
