@@ -118,6 +118,7 @@ def test_every_runtime_gives_the_official_final_pose(
     parity bound on the official final rotation, translation and camera-frame mesh."""
     from trg_ros.core.model.config import TRGConfig
     from trg_ros.core.model.estimator import TRGEstimator
+
     est = TRGEstimator(model, np.arange(68), TRGConfig("cpu", runtime=runtime))
     assert est.runner.name == runtime
     ref = parity_outputs

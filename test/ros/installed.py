@@ -64,9 +64,7 @@ def prefix_env(prefix: Path) -> dict[str, str]:
         ["bash", "-c", f'. "{setup}" && env -0'], env=base, capture_output=True, timeout=60
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
-    env = dict(
-        line.split("=", 1) for line in done.stdout.decode().split("\0") if "=" in line
-    )
+    env = dict(line.split("=", 1) for line in done.stdout.decode().split("\0") if "=" in line)
     env.update(PYTHONUNBUFFERED="1", RCUTILS_LOGGING_BUFFERED_STREAM="0")
     return env
 

@@ -40,9 +40,7 @@ FRAME = "camera_optical_frame"
 FX = 600.0
 REPO = Path(__file__).resolve().parents[2]
 # MediaPipe's own Face Landmarker lives in a venv of its own (scripts/dev test makes it).
-ORACLE_PYTHON = Path(
-    os.environ.get("TRG_ORACLE_PYTHON", REPO / ".venv-oracle" / "bin" / "python")
-)
+ORACLE_PYTHON = Path(os.environ.get("TRG_ORACLE_PYTHON", REPO / ".venv-oracle" / "bin" / "python"))
 RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 

@@ -41,9 +41,7 @@ def test_one_face_list_for_two_cameras(
             cameras.append(start_camera(image, tmp_path, "600", remap, frame_id=f"{ns}_optical"))
 
         def everyone() -> bool:
-            return set(consumer.faces) >= ALL and all(
-                len(consumer.faces[i].roi) >= 2 for i in ALL
-            )
+            return set(consumer.faces) >= ALL and all(len(consumer.faces[i].roi) >= 2 for i in ALL)
 
         logs = lambda: "\n".join(x.text()[-1500:] for x in launches)  # noqa: E731
         assert consumer.wait_for(everyone, 120), logs()
