@@ -3,7 +3,8 @@ portraits): the blendshape network against litert's reference kernels, and the s
 same faces warped to closed eyes or moved irises (test/unit/face_warps.py), mirrored, over a
 clip of open and closed frames, and for heads that come without FaceMesh points (TRG); and
 the end-to-end blendshapes against MediaPipe's own Face Landmarker (the ``mediapipe`` wheel in
-its own venv, test/oracle/mediapipe_blendshapes.py) on the same images."""
+its own venv, test/oracle/mediapipe_blendshapes.py) on the same images, alone and as a stream
+that both pipelines follow from their own landmarks."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ REPO = Path(__file__).resolve().parents[2]
 ORACLE_PYTHON = Path(os.environ.get("TRG_ORACLE_PYTHON", REPO / ".venv-oracle" / "bin" / "python"))
 # The blendshapes that must agree with MediaPipe's where both pipelines' landmarks agree, and
 # how closely. On a stream (both pipelines follow the face from their own landmarks, as on a
-# camera; TRACKED_FRAMES of the same image) within 0.05 (measured: 0.003-0.029, NME 0.3-0.6 %).
+# camera; TRACKED_FRAMES of the same image) within 0.05 (measured: 0.003-0.029, NME 0.3-0.6 %;
+# by the sixth frame either pipeline's landmarks move < 0.1 % of the IOD a frame, MediaPipe's
+# perhaps also through the landmark smoothing its graph applies to one face in VIDEO mode).
 # On the first frame each starts from its own detector's box (ours full-range, MediaPipe's
 # short-range): the network amplifies that landmark difference (NME 0.5-1 %) to up to 0.06 in
 # eyeBlink (measured: 0.015-0.059), so the first frame is held to 0.08.
@@ -84,7 +87,8 @@ class Measure:
         for k in range(frames):
             result = pipeline.process(rgb, camera, stamp + k / 30)
         assert len(result.heads) == 1
-        heads, signals = self.stage.process(rgb, result.heads, camera, stamp)
+        last = stamp + (frames - 1) / 30
+        heads, signals = self.stage.process(rgb, result.heads, camera, last)
         return heads[0], signals[heads[0].id]
 
 
@@ -243,6 +247,11 @@ def mediapipe(
     return json.loads(done.stdout)["images"]
 
 
+def nme(a: np.ndarray, b: np.ndarray, iod: float) -> float:
+    """Mean x, y distance of two landmark sets over the inter-ocular distance."""
+    return float(np.linalg.norm(a[:, :2] - b[:, :2], axis=1).mean() / iod)
+
+
 def test_blendshapes_agree_with_mediapipe(
     faces, portraits, measure: Measure, facemesh_dir: Path, tmp_path: Path
 ) -> None:
@@ -252,22 +261,25 @@ def test_blendshapes_agree_with_mediapipe(
     where the two pipelines' landmarks agree (NME <= 1 % of the inter-ocular distance),
     eyeBlink* and jawOpen are within ``TRACKED_ATOL`` of MediaPipe's on the stream and
     ``FIRST_FRAME_ATOL`` on the first frame (the other scores are reported); on the first
-    frame MediaPipe sees the shut eyes shut and the open ones open."""
+    frame MediaPipe sees the shut eyes shut and the open ones open. On the stream both
+    pipelines really follow the face: their landmarks move away from their first frame's
+    (from the same image, a detector's box would give the same ones again)."""
     net = BlendshapeNet.from_dir(facemesh_dir)
     images, shut_flags = [], []
     for name in BLENDSHAPE_FACES:
-        rgb = faces.get(name, portraits.get(name))
+        rgb = {**portraits, **faces}[name]
         head, _ = measure(rgb)
         images += [rgb, close_eyes(rgb, head.face_landmarks + 0.5)]
         shut_flags += [False, True]
     task = facemesh_dir / "face_landmarker.task"
-    report, compared = [], 0
+    report, compared, first = [], {}, {}
     for frames, atol in ((1, FIRST_FRAME_ATOL), (TRACKED_FRAMES, TRACKED_ATOL)):
+        compared[frames] = 0
         theirs = mediapipe(images, task, tmp_path, frames)
         assert all(ref is not None for ref in theirs), "MediaPipe found no face"
         names = list(theirs[0]["blendshapes"])
         assert tuple(names) == BLENDSHAPE_NAMES
-        for rgb, shut, ref in zip(images, shut_flags, theirs, strict=True):
+        for k, (rgb, shut, ref) in enumerate(zip(images, shut_flags, theirs, strict=True)):
             head, signals = measure(rgb, frames=frames)
             want = np.array([ref["blendshapes"][n] for n in names])
             blink = want[[EYE_BLINK_RIGHT, EYE_BLINK_LEFT]].mean()
@@ -279,17 +291,23 @@ def test_blendshapes_agree_with_mediapipe(
             mp_points = np.column_stack([points, np.zeros(len(points))])
             np.testing.assert_allclose(net.scores([mp_points])[0], want, atol=2e-3)
             iod = np.linalg.norm(points[33] - points[263])
-            nme = np.linalg.norm(head.face_landmarks[:, :2] - points, axis=1).mean() / iod
+            if frames == 1:
+                first[k] = head.face_landmarks, points
+            else:  # followed, not detected again: both moved since the first frame
+                assert nme(head.face_landmarks, first[k][0], iod) > 1e-3
+                assert nme(points, first[k][1], iod) > 1e-3
+            agree = nme(head.face_landmarks, points, iod)
             diff = np.abs(signals.blendshapes - want)
             report.append(
-                f"{frames} frame(s), NME {nme:.4f}: checked {diff[CHECKED].max():.3f}, "
+                f"{frames} frame(s), NME {agree:.4f}: checked {diff[CHECKED].max():.3f}, "
                 f"others {diff.max():.3f}"
             )
-            if nme <= 0.01:
-                compared += frames > 1
+            if agree <= 0.01:
+                compared[frames] += 1
                 assert diff[CHECKED].max() <= atol, report[-1]
     print("\n".join(report))
-    assert compared == len(images), report  # on the stream every pair of landmarks agrees
+    assert compared[1] >= len(images) // 2, report
+    assert compared[TRACKED_FRAMES] == len(images), report  # on the stream all agree
 
 
 def test_mediapipe_names_a_single_shut_eye_as_the_stage_does(
